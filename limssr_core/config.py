@@ -1,0 +1,133 @@
+"""The one configuration object threaded through model, data, training and checkpoints.
+
+`LimssrConfig` describes a model completely (backbone, modalities, fusion, heads, losses, prompt) together with how it
+was trained (`TrainingConfig`). It is saved as `limssr_config.json` inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+
+from limssr_core.errors import LimssrError
+
+DEFAULT_PROMPT_TEMPLATE = (
+    "You are an expert judge. Assess this sports performance and predict its score ({score_name}). "
+    "{availability}{imputation}{integration}"
+)
+AVAILABILITY_TEMPLATE = "Available modalities: {available}. Missing modalities: {missing}. "
+IMPUTATION_TEMPLATE = (
+    "Infer the latent content of each missing modality at its marked positions from the available context. "
+)
+INTEGRATION_TEMPLATE = "Integrate the information of every modality into the joint representation at the fusion positions."
+
+
+@dataclass
+class ModalityConfig:
+    name: str
+    dim: int
+    extractor: str = "unknown"
+    length: int = 32  # T_m: segments per block (crop longer sequences; missing blocks use T_m placeholders)
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 2e-4
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 5
+    min_lr_ratio: float = 0.1  # cosine decay ends at min_lr_ratio * lr
+    grad_clip: float = 1.0
+    seed: int = 0
+    train_missing: str = "dataset"  # dataset | fixed:RATE | per-batch
+    select_on: str = "val"  # val | test (test = reproduction of the published code only)
+    select_metric: str = "average"  # average (Fisher-z over every subset) | full
+    val_fraction: float = 0.15  # carved from train when the labels have no split=val
+    mixed_precision: str = "auto"  # auto (bf16 on GPU) | no | bf16 | fp16
+    compile: bool = False
+    num_workers: int = 0
+
+
+@dataclass
+class LimssrConfig:
+    modalities: list[ModalityConfig]
+    score_name: str = "score"
+    score_range: tuple[float, float] = (0.0, 1.0)
+    backbone: str = "smollm2-135m"
+    backbone_identity: dict = field(default_factory=dict)  # filled in when the backbone is loaded
+    num_fusion_tokens: int = 4
+    projector_dropout: float = 0.1
+    head_dropout: float = 0.1
+    mda_heads: int = 4
+    confidence_init: float = 0.6  # lambda_m; alpha_m = m + (1 - m) * sigmoid(lambda_m)
+    path_weight_init: float = 0.7  # w in y = w * y_main + (1 - w) * y_aux
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_targets: list[str] | None = None  # None: the attention projections, resolved per architecture
+    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
+    prompt_parts: tuple[str, ...] = ("availability", "imputation", "integration")
+    score_loss_weight: float = 10.0
+    consistency_loss_weight: float = 1.0
+    fusion_reg_weight: float = 1.0
+    fusion_reg: str = "margin"  # margin (paper) | triplet (published code)
+    fusion_reg_margin: float = 1.0
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    dataset: dict = field(default_factory=dict)  # provenance: dataset name, path, extractor ids, sizes
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.modalities]
+        if not names:
+            raise LimssrError("a LIMSSR model needs at least one modality")
+        if len(set(names)) != len(names):
+            raise LimssrError(f"duplicate modality names: {names}")
+        lo, hi = self.score_range
+        if not hi > lo:
+            raise LimssrError(f"score_range must be (low, high) with high > low, got {self.score_range}")
+        if self.fusion_reg not in ("margin", "triplet"):
+            raise LimssrError(f"fusion_reg must be 'margin' or 'triplet', got {self.fusion_reg!r}")
+        self.score_range = (float(lo), float(hi))
+        self.prompt_parts = tuple(self.prompt_parts)
+
+    @property
+    def modality_names(self) -> list[str]:
+        return [m.name for m in self.modalities]
+
+    def modality(self, name: str) -> ModalityConfig:
+        for modality in self.modalities:
+            if modality.name == name:
+                return modality
+        raise KeyError(name)
+
+    def normalise(self, score: float) -> float:
+        lo, hi = self.score_range
+        return (score - lo) / (hi - lo)
+
+    def denormalise(self, value: float) -> float:
+        lo, hi = self.score_range
+        return lo + value * (hi - lo)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["score_range"] = list(self.score_range)
+        out["prompt_parts"] = list(self.prompt_parts)
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "LimssrConfig":
+        raw = dict(raw)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - known - {"library_versions"}
+        if unknown:
+            raise LimssrError(f"limssr_config.json has unknown fields {sorted(unknown)}; written by a newer version?")
+        raw.pop("library_versions", None)
+        raw["modalities"] = [ModalityConfig(**m) for m in raw["modalities"]]
+        raw["training"] = TrainingConfig(**raw.get("training", {}))
+        raw["score_range"] = tuple(raw.get("score_range", (0.0, 1.0)))
+        raw["prompt_parts"] = tuple(raw.get("prompt_parts", ("availability", "imputation", "integration")))
+        return cls(**raw)

@@ -1,0 +1,123 @@
+"""The paper's protocol (METHOD.md section 3): every non-empty modality subset applied to a whole split.
+
+For a subset S each sample is scored from the modalities it has that are in S; samples with none of them are left out
+of that subset (its `n` says how many were scored). Spearman rho on the scores, MSE in original score units, and the
+Fisher-z average over the incomplete subsets with the full set reported separately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from limssr_core.data.batch import Sample, collate
+from limssr_core.evaluation.metrics import all_modality_subsets, mse_in_units, spearman, summarise
+from limssr_core.model.limssr import LimssrModel, LimssrOutput
+
+
+def inference_context(device: torch.device):
+    """inference_mode, plus bf16 autocast on GPU."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    if device.type == "cuda":
+        stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+    return stack
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def run_batches(model: LimssrModel, samples: list[Sample], masks: list[tuple[bool, ...]], batch_size: int = 16):
+    """Yield (samples, output) for consecutive batches in eval mode."""
+    device = model_device(model)
+    specs = [(m.name, m.dim, m.length) for m in model.config.modalities]
+    was_training = model.training
+    model.eval()
+    try:
+        with inference_context(device):
+            for start in range(0, len(samples), batch_size):
+                chunk = samples[start:start + batch_size]
+                batch = collate(chunk, specs, masks[start:start + batch_size]).to(device)
+                yield chunk, model(batch, compute_loss=False)
+    finally:
+        model.train(was_training)
+
+
+def predict(model: LimssrModel, samples: list[Sample], masks: list[tuple[bool, ...]], batch_size: int = 16
+            ) -> np.ndarray:
+    """Normalised predictions y for samples under the given masks."""
+    preds = [out.y.float().cpu().numpy() for _, out in run_batches(model, samples, masks, batch_size)]
+    return np.concatenate(preds) if preds else np.zeros(0)
+
+
+def subset_masks(samples: list[Sample], names: list[str], subset: tuple[str, ...]):
+    """Samples that have at least one modality of `subset`, and their masks restricted to it."""
+    kept, masks = [], []
+    for sample in samples:
+        mask = tuple(name in subset and name in sample.features for name in names)
+        if any(mask):
+            kept.append(sample)
+            masks.append(mask)
+    return kept, masks
+
+
+def evaluate_model(model: LimssrModel, samples: list[Sample], batch_size: int = 16, progress: bool = True,
+                   subsets: list[tuple[str, ...]] | None = None) -> tuple[dict, list[dict]]:
+    """Returns the summary (the stable JSON contract) and per-sample prediction rows in score units."""
+    names = model.config.modality_names
+    subsets = subsets or all_modality_subsets(names)
+    results, rows = [], []
+    for subset in tqdm(subsets, desc="evaluating subsets", disable=not progress, unit="subset"):
+        kept, masks = subset_masks(samples, names, subset)
+        if len(kept) < 2:
+            results.append({"modalities": list(subset), "spearman": float("nan"), "mse": float("nan"),
+                            "n": len(kept)})
+            continue
+        pred = predict(model, kept, masks, batch_size)
+        target = np.array([s.target for s in kept], dtype=np.float64)
+        results.append({
+            "modalities": list(subset),
+            "spearman": spearman(pred, target),
+            "mse": mse_in_units(pred, target, model.config.score_range),
+            "n": len(kept),
+        })
+        label = "+".join(subset)
+        for sample, p in zip(kept, pred):
+            rows.append({"sample_id": sample.sample_id, "subset": label,
+                         "target": model.config.denormalise(sample.target),
+                         "prediction": model.config.denormalise(float(p))})
+    return summarise(results, names), rows
+
+
+def write_predictions_csv(rows: list[dict], path: str | Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["sample_id", "subset", "target", "prediction"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "target": f"{row['target']:.6g}", "prediction": f"{row['prediction']:.6g}"})
+
+
+def selection_score(summary: dict, metric: str) -> float:
+    """Model-selection figure: Fisher-z average over every subset (incl. full), or the full set's rho."""
+    if metric == "full":
+        return float(summary["full"]["spearman"])
+    from limssr_core.evaluation.metrics import fisher_z_mean
+
+    return fisher_z_mean([s["spearman"] for s in summary["subsets"]])
+
+
+def output_weights(out: LimssrOutput, index: int, names: list[str]) -> dict:
+    """Every MDA weight for one sample of a batch output, as plain floats."""
+    return {
+        "path_weight_main": float(out.path_weight),
+        "path_weight_aux": 1.0 - float(out.path_weight),
+        "modality_gate": {n: float(v) for n, v in zip(names, out.modality_gate[index])},
+        "confidence": {n: float(v) for n, v in zip(names, out.confidence[index])},
+        "fusion_role_weights": [float(v) for v in out.role_weights],
+    }

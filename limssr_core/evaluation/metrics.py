@@ -1,0 +1,137 @@
+"""Evaluation metrics and the missing-modality protocol of METHOD.md section 3 (pure numpy/scipy).
+
+Every non-empty subset of modalities is evaluated on the whole test set; each gets Spearman rho and MSE in
+original score units. "Average" is the Fisher-z mean of rho and the arithmetic mean of MSE over the
+incomplete subsets; the full set is reported separately.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+RHO_CLIP = 0.999999
+
+
+def _as_vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{what} holds NaN/Inf values")
+    return array
+
+
+def _paired(pred, target) -> tuple[np.ndarray, np.ndarray]:
+    p, t = _as_vector(pred, "pred"), _as_vector(target, "target")
+    if p.shape != t.shape:
+        raise ValueError(f"pred and target differ in length: {p.size} vs {t.size}")
+    return p, t
+
+
+def spearman(pred: Sequence[float] | np.ndarray, target: Sequence[float] | np.ndarray) -> float:
+    """Spearman rank correlation.
+
+    Returns nan (undefined, not an error) for fewer than 2 samples or when either side is constant.
+    Raises ValueError for mismatched lengths or NaN/Inf inputs.
+    """
+    p, t = _paired(pred, target)
+    if p.size < 2 or np.ptp(p) == 0 or np.ptp(t) == 0:
+        return float("nan")
+    return float(stats.spearmanr(p, t)[0])
+
+
+def mse_in_units(
+    pred_norm: Sequence[float] | np.ndarray,
+    target_norm: Sequence[float] | np.ndarray,
+    score_range: float | tuple[float, float],
+) -> float:
+    """MSE in original score units for predictions/targets normalised by (s - lo) / (hi - lo).
+
+    `score_range` is (lo, hi) or a single number R meaning (0, R). Equals mean((p - t)^2) * (hi - lo)^2.
+    """
+    lo, hi = (0.0, float(score_range)) if np.isscalar(score_range) else map(float, score_range)
+    if not hi > lo:
+        raise ValueError(f"score_range must have hi > lo, got {score_range!r}")
+    p, t = _paired(pred_norm, target_norm)
+    if p.size == 0:
+        return float("nan")
+    return float(np.mean((p - t) ** 2) * (hi - lo) ** 2)
+
+
+def fisher_z_mean(rhos: Sequence[float]) -> float:
+    """Average correlations in Fisher-z space: tanh(mean(arctanh(clip(rho)))). nan entries are skipped."""
+    values = np.asarray(rhos, dtype=np.float64).reshape(-1)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return float("nan")
+    return float(np.tanh(np.mean(np.arctanh(np.clip(values, -RHO_CLIP, RHO_CLIP)))))
+
+
+def all_modality_subsets(names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every non-empty subset, ordered by size and then by the order of `names`; the full set comes last."""
+    names = list(names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate modality names in {names}")
+    return [combo for size in range(1, len(names) + 1) for combo in itertools.combinations(names, size)]
+
+
+def _mean_finite(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def summarise(results: list[dict], modalities: Sequence[str]) -> dict:
+    """Collect per-subset results into the protocol's summary.
+
+    `results`: dicts {"modalities": [...], "spearman": float, "mse": float, "n": int}, one per subset (order of
+    names inside a subset does not matter). Returns {"subsets": [...] (canonical order), "full": {"spearman",
+    "mse"}, "average_incomplete": {"spearman", "mse"}}; the average excludes the full set.
+    """
+    order = all_modality_subsets(modalities)
+    by_set: dict[frozenset, dict] = {}
+    for result in results:
+        key = frozenset(result["modalities"])
+        if not key or not key <= set(modalities):
+            raise ValueError(f"subset {result['modalities']} is not a non-empty subset of {list(modalities)}")
+        if key in by_set:
+            raise ValueError(f"subset {sorted(key)} appears twice in the results")
+        by_set[key] = result
+    full_key = frozenset(modalities)
+    if full_key not in by_set:
+        raise ValueError(f"no result for the full modality set {list(modalities)}")
+
+    subsets = []
+    for subset in order:
+        result = by_set.get(frozenset(subset))
+        if result is not None:
+            subsets.append({"modalities": list(subset), "spearman": float(result["spearman"]),
+                            "mse": float(result["mse"]), "n": int(result["n"])})
+    incomplete = [s for s in subsets if len(s["modalities"]) < len(full_key)]
+    full = by_set[full_key]
+    return {
+        "subsets": subsets,
+        "full": {"spearman": float(full["spearman"]), "mse": float(full["mse"])},
+        "average_incomplete": {
+            "spearman": fisher_z_mean([s["spearman"] for s in incomplete]),
+            "mse": _mean_finite([s["mse"] for s in incomplete]),
+        },
+    }
+
+
+def _fmt(value: float, digits: int) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def markdown_table(summary: dict) -> str:
+    """Render `summarise` output as a Markdown table: one row per subset, then the incomplete-subset average."""
+    lines = ["| Modalities | n | Spearman rho | MSE |", "|---|---:|---:|---:|"]
+    for s in summary["subsets"]:
+        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt(s['spearman'], 3)} | {_fmt(s['mse'], 2)} |")
+    avg = summary["average_incomplete"]
+    lines.append(f"| **Average (incomplete subsets)** | | {_fmt(avg['spearman'], 3)} | {_fmt(avg['mse'], 2)} |")
+    full = summary["full"]
+    lines.append(f"| **Full set** | | {_fmt(full['spearman'], 3)} | {_fmt(full['mse'], 2)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,174 @@
+"""The LIMSSR model: projectors -> prompt-framed LLM sequence (PCMI) -> LoRA LLM body (LMRF) -> dual-path head (MDA).
+
+Only the LLM body runs (no vocabulary logits). New special tokens have their own small embedding table, so the
+backbone's table stays frozen and untouched. Token ids are tokenised once per mask pattern and layouts are cached.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from limssr_core.backbone import Backbone, add_lora, resolve_lora_targets
+from limssr_core.config import LimssrConfig
+from limssr_core.data.batch import LimssrBatch
+from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
+from limssr_core.model.losses import limssr_loss
+from limssr_core.model.projector import ModalityProjector
+from limssr_core.prompt import FEATURE_SLOT, SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
+
+
+@dataclass
+class LimssrOutput:
+    y: Tensor  # [B] final normalised score
+    y_main: Tensor  # [B] path 1 (uncertainty-calibrated reasoning)
+    y_aux: Tensor  # [B] path 2 (cross-modal pattern recovery)
+    path_weight: Tensor  # [] w in y = w * y_main + (1 - w) * y_aux
+    modality_gate: Tensor  # [B, M] G_m
+    confidence: Tensor  # [B, M] alpha_m
+    role_weights: Tensor  # [K] fusion-token role weights
+    fusion_states: Tensor  # [B, K, D]
+    mask: Tensor  # [B, M] observed modalities
+    spans: list[dict] = field(default_factory=list)  # per sample: modality -> (start, end) in its sequence
+    loss: Tensor | None = None
+    loss_parts: dict = field(default_factory=dict)
+
+
+class LimssrModel(nn.Module):
+    def __init__(self, config: LimssrConfig, backbone: Backbone):
+        super().__init__()
+        self.config = config
+        config.backbone_identity = dict(backbone.identity)
+        hidden = backbone.hidden_size
+        self.tokenizer = backbone.tokenizer
+        targets = resolve_lora_targets(backbone.body, config.lora_targets)
+        config.lora_targets = targets
+        self.backbone = add_lora(backbone.body, config.lora_r, config.lora_alpha, config.lora_dropout, targets)
+        self.vocab = SpecialVocab(tuple(config.modality_names), config.num_fusion_tokens, backbone.embedding_rows)
+
+        base_std = float(backbone.body.get_input_embeddings().weight.std())
+        self.special_embeddings = nn.Embedding(len(self.vocab), hidden)
+        nn.init.normal_(self.special_embeddings.weight, std=base_std)
+        self.projectors = nn.ModuleDict(
+            {m.name: ModalityProjector(m.dim, hidden, config.projector_dropout) for m in config.modalities}
+        )
+        self.fusion_pool = FusionPooling(hidden, config.num_fusion_tokens)
+        num_modalities = len(config.modalities)
+        self.main_path = UncertaintyCalibratedPath(hidden, num_modalities, config.head_dropout)
+        self.aux_path = CrossModalRecoveryPath(hidden, num_modalities, config.mda_heads, config.head_dropout,
+                                               config.confidence_init)
+        w = config.path_weight_init
+        self.path_weight_logit = nn.Parameter(torch.tensor(math.log(w / (1 - w))))
+        self._prompt_cache: dict[tuple[bool, ...], list[int]] = {}
+        self._layout_cache: dict[tuple, tuple[SequenceLayout, Tensor]] = {}
+        self._cache_lock = threading.Lock()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # sequence construction
+
+    def prompt_text(self, mask: tuple[bool, ...]) -> str:
+        observed, missing = split_by_mask(self.config.modality_names, mask)
+        return build_prompt(self.config.prompt_template, self.config.score_name, observed, missing,
+                            self.config.prompt_parts)
+
+    def layout(self, mask: tuple[bool, ...], lengths: tuple[int, ...]) -> tuple[SequenceLayout, Tensor]:
+        """The cached layout (and its CPU id tensor) for one mask pattern and block lengths."""
+        key = (mask, lengths)
+        cached = self._layout_cache.get(key)
+        if cached is not None:
+            return cached
+        with self._cache_lock:
+            if mask not in self._prompt_cache:
+                text = self.prompt_text(mask)
+                self._prompt_cache[mask] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            block_lengths = {
+                m.name: (n if present else m.length)
+                for m, n, present in zip(self.config.modalities, lengths, mask)
+            }
+            layout = build_layout(self._prompt_cache[mask], self.vocab, mask, block_lengths)
+            cached = (layout, torch.tensor(layout.token_ids, dtype=torch.long))
+            self._layout_cache[key] = cached
+        return cached
+
+    def embed_ids(self, ids: Tensor) -> Tensor:
+        # ids: [B, L] with text ids, new-token ids (>= base_rows) and FEATURE_SLOT -> [B, L, D]
+        base_rows = self.vocab.base_rows
+        is_new = ids >= base_rows
+        text = self.backbone.get_input_embeddings()(ids.clamp(min=0).masked_fill(is_new, 0))
+        new = self.special_embeddings((ids - base_rows).clamp(min=0, max=len(self.vocab) - 1))
+        return torch.where(is_new.unsqueeze(-1), new.to(text.dtype), text)
+
+    def build_inputs(self, batch: LimssrBatch) -> tuple[Tensor, Tensor, list[SequenceLayout]]:
+        """inputs_embeds [B, L, D], attention_mask [B, L] and each sample's layout (right-padded)."""
+        lengths = batch.lengths.cpu()
+        mask = lengths > 0
+        pairs = [self.layout(tuple(bool(v) for v in mask[i]), tuple(int(v) for v in lengths[i]))
+                 for i in range(len(batch))]
+        layouts = [layout for layout, _ in pairs]
+        device = batch.lengths.device
+        ids = nn.utils.rnn.pad_sequence([t for _, t in pairs], batch_first=True, padding_value=0).to(device)
+        seq_lengths = torch.tensor([len(layout) for layout in layouts], device=device)
+        attention_mask = (torch.arange(ids.shape[1], device=device)[None, :] < seq_lengths[:, None]).long()
+        embeds = self.embed_ids(ids)
+        for j, modality in enumerate(self.config.modalities):
+            n = batch.lengths[:, j]
+            if not bool((n > 0).any()):
+                continue
+            valid = torch.arange(modality.length, device=device)[None, :] < n[:, None]  # [B, T_m]
+            rows, steps = valid.nonzero(as_tuple=True)
+            starts = torch.tensor([layout.blocks[modality.name][0] for layout in layouts], device=device)
+            projected = self.projectors[modality.name](batch.features[modality.name][rows, steps])  # [N, D]
+            embeds = embeds.index_put((rows, starts[rows] + steps), projected.to(embeds.dtype))
+        return embeds, attention_mask, layouts
+
+    # ----------------------------------------------------------------------------------------------------------
+    # forward
+
+    def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
+        embeds, attention_mask, layouts = self.build_inputs(batch)
+        hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        hidden = hidden.float()  # [B, L, D]; heads run in fp32
+
+        b, device = len(batch), hidden.device
+        fusion_index = torch.tensor([layout.fusion_positions for layout in layouts], device=device)  # [B, K]
+        fusion_states = hidden[torch.arange(b, device=device)[:, None], fusion_index]  # [B, K, D]
+        z_main = self.fusion_pool(fusion_states)  # [B, D]
+
+        pool = torch.zeros(b, len(self.config.modalities), hidden.shape[1], device=device)  # [B, M, L]
+        for i, layout in enumerate(layouts):
+            for j, name in enumerate(self.config.modality_names):
+                start, end = layout.blocks[name]
+                pool[i, j, start:end] = 1.0 / (end - start)
+        pooled = torch.bmm(pool, hidden)  # [B, M, D]
+
+        mask = batch.mask.to(device)
+        y_main = self.main_path(z_main, mask)
+        y_aux, gate, confidence = self.aux_path(pooled, mask)
+        w = torch.sigmoid(self.path_weight_logit)
+        y = w * y_main + (1 - w) * y_aux
+        out = LimssrOutput(
+            y=y, y_main=y_main, y_aux=y_aux, path_weight=w, modality_gate=gate, confidence=confidence,
+            role_weights=self.fusion_pool.role_weights(), fusion_states=fusion_states, mask=mask,
+            spans=[dict(layout.blocks) for layout in layouts],
+        )
+        if compute_loss is None:
+            compute_loss = batch.target is not None
+        if compute_loss:
+            parts = limssr_loss(y, y_main, y_aux, batch.target.to(device), fusion_states, self.config)
+            out.loss = parts.pop("loss")
+            out.loss_parts = parts
+        return out
+
+    # ----------------------------------------------------------------------------------------------------------
+    # parameters that make up a checkpoint (the backbone's frozen weights are not part of it)
+
+    def head_state_dict(self) -> dict[str, Tensor]:
+        """Projectors, new token rows, fusion pooling and MDA heads (parameters and batch-norm buffers)."""
+        return {name: tensor for name, tensor in self.state_dict().items() if not name.startswith("backbone.")}
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]

@@ -1,0 +1,93 @@
+"""Training-time missingness modes (METHOD.md section 4).
+
+- `dataset`: what is on disk; a sample's absent files are its missing modalities (the default).
+- `fixed:RATE`: each training sample keeps one random missing pattern for the whole run: every modality it has is
+  withheld with probability RATE, keeping at least one. Withheld modalities are never read.
+- `per-batch`: the published code's behaviour, for comparison: one random non-empty subset per batch, applied to every
+  sample in it (a sample left with nothing keeps one of its own modalities, chosen at random).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from limssr_core.data.batch import Sample
+from limssr_core.errors import LimssrError
+
+
+@dataclass(frozen=True)
+class MissingnessMode:
+    kind: str  # dataset | fixed | per-batch
+    rate: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> "MissingnessMode":
+        if text in ("dataset", "per-batch"):
+            return cls(text)
+        if text.startswith("fixed:"):
+            try:
+                rate = float(text.split(":", 1)[1])
+            except ValueError:
+                rate = -1.0
+            if not 0.0 <= rate < 1.0:
+                raise LimssrError(f"--train-missing fixed:RATE needs 0 <= RATE < 1, got {text!r}")
+            return cls("fixed", rate)
+        raise LimssrError(f"--train-missing must be 'dataset', 'fixed:RATE' or 'per-batch', got {text!r}")
+
+
+def available_mask(sample: Sample, modalities: list[str]) -> tuple[bool, ...]:
+    return tuple(name in sample.features for name in modalities)
+
+
+def _keep_one_if_empty(mask: np.ndarray, available: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if not mask.any():
+        mask[rng.choice(np.flatnonzero(available))] = True
+    return mask
+
+
+def fixed_patterns(samples: list[Sample], modalities: list[str], rate: float, seed: int) -> dict[str, tuple]:
+    """One persistent mask per training sample, seeded, with at least one observed modality."""
+    rng = np.random.default_rng(seed)
+    patterns = {}
+    for sample in samples:
+        available = np.array(available_mask(sample, modalities))
+        mask = available & (rng.random(len(modalities)) >= rate)
+        patterns[sample.sample_id] = tuple(bool(v) for v in _keep_one_if_empty(mask, available, rng))
+    return patterns
+
+
+class MaskPolicy:
+    """Gives the per-sample masks for each training batch under a missingness mode."""
+
+    def __init__(self, mode: MissingnessMode, samples: list[Sample], modalities: list[str], seed: int):
+        self.mode = mode
+        self.modalities = modalities
+        self.rng = np.random.default_rng(seed + 1)
+        self.patterns = fixed_patterns(samples, modalities, mode.rate, seed) if mode.kind == "fixed" else {}
+
+    def masks(self, batch: list[Sample]) -> list[tuple[bool, ...]]:
+        if self.mode.kind == "fixed":
+            return [self.patterns[s.sample_id] for s in batch]
+        if self.mode.kind == "per-batch":
+            m = len(self.modalities)
+            subset = np.zeros(m, dtype=bool)
+            while not subset.any():
+                subset = self.rng.random(m) < 0.5
+            out = []
+            for sample in batch:
+                available = np.array(available_mask(sample, self.modalities))
+                mask = _keep_one_if_empty(available & subset, available, self.rng)
+                out.append(tuple(bool(v) for v in mask))
+            return out
+        return [available_mask(s, self.modalities) for s in batch]
+
+    def observed_counts(self, samples: list[Sample]) -> dict[str, int]:
+        """How often each modality is actually observed in training under this mode (fixed/dataset)."""
+        counts = dict.fromkeys(self.modalities, 0)
+        for sample in samples:
+            mask = self.patterns.get(sample.sample_id, available_mask(sample, self.modalities))
+            for name, present in zip(self.modalities, mask):
+                counts[name] += int(present)
+        return counts

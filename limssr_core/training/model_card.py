@@ -1,0 +1,43 @@
+"""MODEL_CARD.md for a checkpoint: what it was trained on, how, and its evaluation table."""
+
+from __future__ import annotations
+
+from limssr_core.config import LimssrConfig
+from limssr_core.evaluation.metrics import markdown_table
+
+
+def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, epoch: int, n_train: int,
+                      test_summary: dict | None = None, notes: str = "") -> str:
+    training = config.training
+    lo, hi = config.score_range
+    modalities = "\n".join(f"| {m.name} | {m.dim} | `{m.extractor}` | {m.length} |" for m in config.modalities)
+    lines = [
+        f"# LIMSSR checkpoint: {config.score_name}",
+        "",
+        f"Predicts **{config.score_name}** on a {lo:g}-{hi:g} scale from any non-empty subset of its modalities.",
+        "",
+        "## Model",
+        f"- Backbone: `{config.backbone}` (fingerprint `{config.backbone_identity.get('fingerprint')}`), "
+        f"LoRA r={config.lora_r}, alpha={config.lora_alpha} on {config.lora_targets}",
+        f"- Fusion tokens K={config.num_fusion_tokens}; fusion regulariser: {config.fusion_reg}",
+        "",
+        "| modality | dim | extractor | T |",
+        "|---|---|---|---|",
+        modalities,
+        "",
+        "## Training",
+        f"- Data: {config.dataset.get('name', '?')} ({n_train} training samples), "
+        f"training-time missingness `{training.train_missing}`",
+        f"- AdamW lr {training.lr:g}, weight decay {training.weight_decay:g}, batch {training.batch_size}, "
+        f"{training.epochs} epochs (warm-up {training.warmup_epochs}), seed {training.seed}",
+        f"- Selected at epoch {epoch} on {selection_split} by `{training.select_metric}` Spearman",
+        "",
+        f"## Evaluation on the selection split ({selection_split})",
+        "",
+        markdown_table(summary),
+    ]
+    if test_summary is not None:
+        lines += ["", "## Evaluation on the test split", "", markdown_table(test_summary)]
+    if notes:
+        lines += ["", "## Notes", "", notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,265 @@
+"""Training: paper optimisation (AdamW, warm-up + cosine to 0.1 lr, clip 1.0), real training-time missingness,
+model selection on a validation split, resumable after interruption (at most the current epoch is lost).
+
+A run folder is itself the (best) checkpoint, plus `state/` for resuming and `metrics.csv` (+ TensorBoard logs when
+tensorboard is installed).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from limssr_core.backbone import Backbone, load_backbone
+from limssr_core.checkpoint import save_checkpoint
+from limssr_core.config import LimssrConfig
+from limssr_core.data.batch import Sample, collate
+from limssr_core.data.dataset import FeatureDataset
+from limssr_core.errors import DataError, LimssrError
+from limssr_core.evaluation.evaluate import evaluate_model, selection_score
+from limssr_core.model.limssr import LimssrModel
+from limssr_core.training.missingness import MaskPolicy, MissingnessMode
+from limssr_core.training.model_card import render_model_card
+
+STATE_FILE = "state/trainer_state.pt"
+METRICS_FILE = "metrics.csv"
+METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "lr",
+                  "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_epoch: int
+    best_selection: float
+    best_summary: dict
+    history: list[dict] = field(default_factory=list)
+    test_summary: dict | None = None
+
+
+@dataclass
+class Splits:
+    train: list[Sample]
+    select: list[Sample]
+    select_name: str  # val | val (carved from train) | test
+
+
+def make_splits(dataset: FeatureDataset, config: LimssrConfig) -> Splits:
+    training = config.training
+    train = dataset.split("train")
+    if not train:
+        raise DataError(f"{dataset.root}/labels.csv: no samples with split=train")
+    if training.select_on == "test":
+        select = dataset.split("test")
+        name = "test (reproduction of the published code's selection; not a fair evaluation)"
+    elif training.select_on == "val":
+        select, name = dataset.split("val"), "val"
+        if not select:
+            rng = np.random.default_rng(training.seed)
+            order = rng.permutation(len(train))
+            n_val = max(2, int(round(training.val_fraction * len(train))))
+            if n_val >= len(train):
+                raise DataError(f"{dataset.root}: too few training samples ({len(train)}) to carve a validation split")
+            select = [train[i] for i in order[:n_val]]
+            train = [train[i] for i in order[n_val:]]
+            name = f"val ({n_val} samples carved from train, seed {training.seed})"
+    else:
+        raise LimssrError(f"--select-on must be 'val' or 'test', got {training.select_on!r}")
+    if len(select) < 2:
+        raise DataError(f"{dataset.root}: the selection split needs at least 2 samples, has {len(select)}")
+    return Splits(train, select, name)
+
+
+def lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float):
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def resumable_state(model: LimssrModel) -> dict:
+    """Everything trainable: heads, new token rows, LoRA weights, batch-norm buffers (not the frozen backbone)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
+            if not k.startswith("backbone.") or "lora_" in k}
+
+
+class Trainer:
+    def __init__(self, config: LimssrConfig, dataset: FeatureDataset, run_dir: str | Path, *,
+                 backbone: Backbone | None = None, progress: bool = True, device: str | None = None):
+        from accelerate import Accelerator
+
+        self.config, self.dataset, self.run_dir, self.progress = config, dataset, Path(run_dir), progress
+        training = config.training
+        self.mode = MissingnessMode.parse(training.train_missing)
+        self.splits = make_splits(dataset, config)
+        names = config.modality_names
+        self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed)
+        never = [m for m, n in self.policy.observed_counts(self.splits.train).items() if n == 0]
+        if never:
+            raise DataError(f"modality {never} is never observed in the training split of {dataset.root}; "
+                            "a model cannot learn it (drop it from the dataset or add data)")
+        precision = training.mixed_precision
+        cuda = torch.cuda.is_available() and device != "cpu"
+        if precision == "auto":
+            precision = "bf16" if cuda else "no"
+        self.accelerator = Accelerator(cpu=not cuda, mixed_precision=precision)
+        torch.manual_seed(training.seed)
+        self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
+        if training.compile:
+            self.model.backbone = torch.compile(self.model.backbone, dynamic=True)
+        self.steps_per_epoch = math.ceil(len(self.splits.train) / training.batch_size)
+        total = self.steps_per_epoch * training.epochs
+        warmup = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
+        self.optimizer = torch.optim.AdamW(self.model.trainable_parameters(), lr=training.lr,
+                                           weight_decay=training.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_lambda(total, max(1, warmup), training.min_lr_ratio))
+        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(
+            self.model, self.optimizer, self.scheduler)
+        self.crop_rng = np.random.default_rng(training.seed + 2)
+        self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
+        self.history: list[dict] = []
+        self.writer = self._tensorboard()
+
+    @property
+    def unwrapped(self) -> LimssrModel:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _tensorboard(self):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return None
+        return SummaryWriter(str(self.run_dir / "tensorboard")) if self.accelerator.is_main_process else None
+
+    # ------------------------------------------------------------------------------------------------------------
+    # resume
+
+    def save_state(self) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        path = self.run_dir / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "epoch": self.epoch, "best_selection": self.best_selection, "best_epoch": self.best_epoch,
+            "best_summary": self.best_summary, "history": self.history,
+            "model": resumable_state(self.unwrapped), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "crop_rng": self.crop_rng.bit_generator.state,
+            "policy_rng": self.policy.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "config": self.config.to_json(),
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    def load_state(self) -> bool:
+        path = self.run_dir / STATE_FILE
+        if not path.is_file():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        saved, current = state["config"], self.config.to_json()
+        for key in ("modalities", "backbone", "num_fusion_tokens", "score_range"):
+            if saved.get(key) != current.get(key):
+                raise LimssrError(f"cannot resume {self.run_dir}: its {key} differs from this run's settings")
+        self.unwrapped.load_state_dict(state["model"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.crop_rng.bit_generator.state = state["crop_rng"]
+        self.policy.rng.bit_generator.state = state["policy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.best_selection = state["epoch"], state["best_selection"]
+        self.best_epoch, self.best_summary, self.history = state["best_epoch"], state["best_summary"], state["history"]
+        return True
+
+    # ------------------------------------------------------------------------------------------------------------
+    # loop
+
+    def train_epoch(self) -> dict:
+        training = self.config.training
+        self.model.train()
+        order = np.random.default_rng(training.seed * 1000 + self.epoch).permutation(len(self.splits.train))
+        batches = [order[i:i + training.batch_size] for i in range(0, len(order), training.batch_size)]
+        batches = batches[self.accelerator.process_index::self.accelerator.num_processes]
+        specs = [(m.name, m.dim, m.length) for m in self.config.modalities]
+        sums = {"loss": 0.0, "score": 0.0, "consistency": 0.0, "fusion_reg": 0.0}
+        bar = tqdm(batches, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
+                   disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
+        for indices in bar:
+            chunk = [self.splits.train[i] for i in indices]
+            batch = collate(chunk, specs, self.policy.masks(chunk), rng=self.crop_rng).to(self.accelerator.device)
+            with self.accelerator.autocast():
+                out = self.model(batch, compute_loss=True)
+            self.accelerator.backward(out.loss)
+            if training.grad_clip:
+                self.accelerator.clip_grad_norm_(self.model.parameters(), training.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = float(out.loss.detach())
+            sums["loss"] += loss
+            for key in ("score", "consistency", "fusion_reg"):
+                sums[key] += float(out.loss_parts[key])
+            bar.set_postfix(loss=f"{loss:.4f}")
+        return {key: value / max(1, len(batches)) for key, value in sums.items()} | {"steps": len(batches)}
+
+    def fit(self, resume: bool = False) -> TrainResult:
+        training = self.config.training
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume and self.load_state() and self.accelerator.is_main_process:
+            print(f"resuming {self.run_dir} after epoch {self.epoch} (best so far: epoch {self.best_epoch + 1})")
+        while self.epoch < training.epochs:
+            started = time.time()
+            losses = self.train_epoch()
+            summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
+            selection = selection_score(summary, training.select_metric)
+            improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
+            if improved:
+                self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
+                if self.accelerator.is_main_process:
+                    card = render_model_card(self.config, summary, self.splits.select_name, self.epoch + 1,
+                                             len(self.splits.train))
+                    save_checkpoint(self.unwrapped, self.run_dir, card)
+            row = {
+                "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
+                "score_loss": losses["score"], "consistency_loss": losses["consistency"],
+                "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
+                "val_full_spearman": summary["full"]["spearman"],
+                "val_average_spearman": summary["average_incomplete"]["spearman"],
+                "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),
+            }
+            self.history.append(row)
+            self.log(row)
+            self.epoch += 1
+            self.save_state()
+        return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.history)
+
+    def log(self, row: dict) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        path = self.run_dir / METRICS_FILE
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+            if new:
+                writer.writeheader()
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        if self.writer is not None:
+            for key, value in row.items():
+                if key != "epoch" and isinstance(value, (int, float)):
+                    self.writer.add_scalar(key, value, row["epoch"])
+            self.writer.flush()
+        if self.progress:
+            tqdm.write(f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  val rho full "
+                       f"{row['val_full_spearman']:.3f} avg-incomplete {row['val_average_spearman']:.3f}"
+                       + ("  (best, saved)" if row["best"] else ""))

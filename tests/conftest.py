@@ -1,0 +1,58 @@
+"""Shared fixtures: a tiny random backbone (cheap to copy) and small synthetic datasets."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from limssr_core.backbone import TINY_RANDOM, Backbone, load_backbone
+from limssr_core.config import LimssrConfig, ModalityConfig
+from limssr_core.data.batch import Sample
+from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
+
+
+@pytest.fixture(scope="session")
+def _tiny_backbone() -> Backbone:
+    return load_backbone(TINY_RANDOM)
+
+
+@pytest.fixture
+def make_backbone(_tiny_backbone):
+    """A fresh copy of the tiny random backbone per call (LoRA is injected in place, so models must not share)."""
+
+    def make() -> Backbone:
+        return Backbone(copy.deepcopy(_tiny_backbone.body), _tiny_backbone.tokenizer, dict(_tiny_backbone.identity))
+
+    return make
+
+
+@pytest.fixture
+def tiny_config() -> LimssrConfig:
+    return LimssrConfig(
+        modalities=[ModalityConfig("video", 12, "synthetic@1", 6), ModalityConfig("audio", 8, "synthetic@1", 5),
+                    ModalityConfig("text", 4, "synthetic@1", 3)],
+        score_name="TES",
+        score_range=(0.0, 130.0),
+        backbone=TINY_RANDOM,
+    )
+
+
+def random_samples(config: LimssrConfig, n: int, seed: int = 0, lengths=(2, 9)) -> list[Sample]:
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in range(n):
+        features = {m.name: rng.standard_normal((int(rng.integers(*lengths)), m.dim)).astype(np.float32)
+                    for m in config.modalities}
+        samples.append(Sample(f"s{i}", features, target=float(rng.random())))
+    return samples
+
+
+@pytest.fixture
+def synth_dataset(tmp_path):
+    """A small synthetic dataset on disk (3 modalities, some files absent)."""
+    root = tmp_path / "synth"
+    write_synthetic_dataset(root, SynthOptions(modalities={"video": 12, "audio": 8, "text": 4}, n_samples=40,
+                                               min_length=4, max_length=10, missing_rate=0.2, seed=3))
+    return root

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+import torch
+
+from limssr_core.data.batch import collate
+from limssr_core.model.limssr import LimssrModel
+from tests.conftest import random_samples
+
+
+def specs(config):
+    return [(m.name, m.dim, m.length) for m in config.modalities]
+
+
+@pytest.fixture
+def model(tiny_config, make_backbone):
+    torch.manual_seed(0)
+    return LimssrModel(tiny_config, make_backbone())
+
+
+def test_output_carries_every_weight_with_the_right_shapes(model, tiny_config):
+    samples = random_samples(tiny_config, 4)
+    masks = [(True, True, True), (True, False, False), (False, True, True), (False, False, True)]
+    out = model(collate(samples, specs(tiny_config), masks))
+    assert out.y.shape == out.y_main.shape == out.y_aux.shape == (4,)
+    assert torch.all((out.y > 0) & (out.y < 1))
+    assert out.modality_gate.shape == out.confidence.shape == (4, 3)
+    torch.testing.assert_close(out.modality_gate.sum(-1), torch.ones(4))
+    torch.testing.assert_close(out.role_weights.sum(), torch.tensor(1.0))
+    assert out.fusion_states.shape == (4, 4, 64)
+    observed = torch.tensor(masks)
+    assert torch.all(out.confidence[observed] == 1.0)
+    assert torch.all((out.confidence[~observed] > 0) & (out.confidence[~observed] < 1))
+    assert abs(float(out.path_weight) - 0.7) < 1e-6
+    torch.testing.assert_close(out.y, out.path_weight * out.y_main + (1 - out.path_weight) * out.y_aux)
+    assert set(out.spans[1]) == {"video", "audio", "text"}
+    assert out.loss is not None and torch.isfinite(out.loss)
+
+
+def test_withheld_modality_has_no_influence_on_any_output_bit(model, tiny_config):
+    model.eval()
+    samples = random_samples(tiny_config, 3, seed=1)
+    masks = [(True, False, True), (False, True, True), (True, True, False)]
+    batch = collate(samples, specs(tiny_config), masks)
+    with torch.no_grad():
+        reference = model(batch)
+        for j, name in enumerate(tiny_config.modality_names):
+            changed = batch.features[name].clone()
+            withheld = torch.tensor([not m[j] for m in masks])
+            changed[withheld] = torch.randn_like(changed[withheld]) * 100
+            batch_changed = collate(samples, specs(tiny_config), masks)
+            batch_changed.features[name] = changed
+            out = model(batch_changed)
+            for field in ("y", "y_main", "y_aux", "modality_gate", "confidence", "fusion_states"):
+                assert torch.equal(getattr(out, field), getattr(reference, field)), (name, field)
+
+
+def test_withheld_modality_receives_no_gradient(model, tiny_config):
+    model.train()
+    samples = random_samples(tiny_config, 4, seed=2)
+    masks = [(True, False, True), (True, False, True), (True, True, False), (True, False, True)]
+    batch = collate(samples, specs(tiny_config), masks)
+    for x in batch.features.values():
+        x.requires_grad_(True)
+    model(batch).loss.backward()
+    for j, name in enumerate(tiny_config.modality_names):
+        grad = batch.features[name].grad
+        withheld = torch.tensor([not m[j] for m in masks])
+        assert grad is None or torch.count_nonzero(grad[withheld]) == 0, name
+    observed_grad = batch.features["video"].grad
+    assert observed_grad is not None and torch.count_nonzero(observed_grad) > 0
+
+
+def test_projector_of_a_modality_withheld_everywhere_gets_no_gradient(model, tiny_config):
+    model.train()
+    samples = random_samples(tiny_config, 4, seed=3)
+    batch = collate(samples, specs(tiny_config), [(True, True, False)] * 4)
+    model(batch).loss.backward()
+    for parameter in model.projectors["text"].parameters():
+        assert parameter.grad is None or torch.count_nonzero(parameter.grad) == 0
+    assert any(p.grad is not None and torch.count_nonzero(p.grad) > 0 for p in model.projectors["video"].parameters())
+
+
+def test_mixed_mask_batch_equals_samples_run_one_at_a_time(model, tiny_config):
+    model.eval()
+    samples = random_samples(tiny_config, 5, seed=4)
+    masks = [(True, True, True), (True, False, False), (False, True, True), (False, False, True), (True, False, True)]
+    with torch.no_grad():
+        together = model(collate(samples, specs(tiny_config), masks))
+        for i, sample in enumerate(samples):
+            alone = model(collate([sample], specs(tiny_config), [masks[i]]))
+            for field in ("y", "y_main", "y_aux", "modality_gate", "confidence"):
+                torch.testing.assert_close(getattr(alone, field)[0], getattr(together, field)[i],
+                                           atol=1e-5, rtol=1e-5)
+
+
+def test_only_new_rows_lora_and_heads_are_trainable(model):
+    embedding = model.backbone.get_input_embeddings()
+    assert not embedding.weight.requires_grad
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    backbone_trainable = {name for name in trainable if name.startswith("backbone.")}
+    assert backbone_trainable and all("lora_" in name for name in backbone_trainable)
+    assert "special_embeddings.weight" in trainable
+    assert model.special_embeddings.weight.shape[0] == 3 * 3 + 4
+    assert not any("lm_head" in name for name, _ in model.named_parameters())
+    lora_modules = {name.split(".")[-4] for name in backbone_trainable}
+    assert lora_modules == {"q_proj", "k_proj", "v_proj", "o_proj"}
+
+
+def test_prompt_ids_and_layouts_are_built_once_per_pattern(model, tiny_config):
+    samples = random_samples(tiny_config, 6, seed=5, lengths=(9, 10))
+    masks = [(True, True, True)] * 3 + [(True, False, True)] * 3
+    model.eval()
+    with torch.no_grad():
+        model(collate(samples, specs(tiny_config), masks))
+        model(collate(samples, specs(tiny_config), masks))
+    assert len(model._prompt_cache) == 2
+    assert len(model._layout_cache) == 2
+
+
+def test_shorter_sequences_are_not_padded_with_fake_segments(model, tiny_config):
+    samples = random_samples(tiny_config, 1, seed=6, lengths=(2, 3))
+    batch = collate(samples, specs(tiny_config), [(True, True, True)])
+    out = model(batch, compute_loss=False)
+    start, end = out.spans[0]["video"]
+    assert end - start == 2 == int(batch.lengths[0, 0])
+
+
+def test_collate_crops_randomly_in_training_and_centrally_in_evaluation(tiny_config):
+    from limssr_core.data.batch import crop_window
+
+    assert crop_window(10, 4, None) == slice(3, 7)
+    starts = {crop_window(10, 4, np.random.default_rng(s)).start for s in range(40)}
+    assert starts <= set(range(7)) and len(starts) > 3
+    assert crop_window(3, 4, None) == slice(0, 3)

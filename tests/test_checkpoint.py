@@ -1,0 +1,91 @@
+import json
+
+import pytest
+import torch
+
+from limssr_core.checkpoint import CONFIG_NAME, WEIGHTS_NAME, check_compatible, load_checkpoint, save_checkpoint
+from limssr_core.data.batch import collate
+from limssr_core.data.generic import DatasetSpec, ModalityInfo
+from limssr_core.errors import CheckpointMismatchError, LimssrError
+from limssr_core.model.limssr import LimssrModel
+from tests.conftest import random_samples
+
+
+@pytest.fixture
+def saved(tmp_path, tiny_config, make_backbone):
+    torch.manual_seed(0)
+    model = LimssrModel(tiny_config, make_backbone())
+    with torch.no_grad():  # move every head away from its initialisation so a reload is really tested
+        for name, parameter in model.named_parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.05 * torch.randn_like(parameter))
+    model.eval()
+    folder = save_checkpoint(model, tmp_path / "ckpt", model_card="# card\n")
+    return model, folder
+
+
+def test_reload_gives_identical_outputs(saved, tiny_config):
+    model, folder = saved
+    reloaded = load_checkpoint(folder)
+    samples = random_samples(tiny_config, 3)
+    masks = [(True, True, True), (False, True, False), (True, False, True)]
+    specs = [(m.name, m.dim, m.length) for m in tiny_config.modalities]
+    with torch.no_grad():
+        a = model(collate(samples, specs, masks), compute_loss=False)
+        b = reloaded(collate(samples, specs, masks), compute_loss=False)
+    torch.testing.assert_close(a.y, b.y, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(a.modality_gate, b.modality_gate, atol=1e-6, rtol=1e-6)
+
+
+def test_checkpoint_describes_itself_and_is_small(saved):
+    _, folder = saved
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    assert raw["backbone"] == "tiny-random" and raw["backbone_identity"]["fingerprint"]
+    assert [(m["name"], m["dim"], m["extractor"], m["length"]) for m in raw["modalities"]][0] == \
+        ("video", 12, "synthetic@1", 6)
+    assert raw["score_name"] == "TES" and raw["score_range"] == [0.0, 130.0]
+    assert "torch" in raw["library_versions"] and raw["prompt_template"]
+    assert (folder / "adapter" / "adapter_config.json").is_file()
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert total < 2_000_000
+    assert (folder / "MODEL_CARD.md").read_text() == "# card\n"
+
+
+def test_a_different_backbone_is_refused(saved):
+    _, folder = saved
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    raw["backbone_identity"]["fingerprint"] = "0000000000000000"
+    (folder / CONFIG_NAME).write_text(json.dumps(raw))
+    with pytest.raises(CheckpointMismatchError, match="fingerprint"):
+        load_checkpoint(folder)
+
+
+def test_incomplete_or_foreign_folders_are_refused(saved, tmp_path):
+    _, folder = saved
+    with pytest.raises(LimssrError, match="not a LIMSSR checkpoint"):
+        load_checkpoint(tmp_path)
+    (folder / WEIGHTS_NAME).unlink()
+    with pytest.raises(LimssrError, match="incomplete checkpoint"):
+        load_checkpoint(folder)
+
+
+def test_weights_of_another_model_are_refused(saved):
+    _, folder = saved
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    raw["modalities"][0]["dim"] = 99
+    (folder / CONFIG_NAME).write_text(json.dumps(raw))
+    with pytest.raises(CheckpointMismatchError, match="projectors.video"):
+        load_checkpoint(folder)
+
+
+def test_data_must_match_modalities_dims_and_extractors(tiny_config):
+    def spec(**modalities):
+        return DatasetSpec("d", "TES", (0, 130), {k: ModalityInfo(*v) for k, v in modalities.items()})
+
+    check_compatible(tiny_config, spec(video=(12, "synthetic@1"), text=(4, "synthetic@1")))
+    with pytest.raises(CheckpointMismatchError, match="lidar"):
+        check_compatible(tiny_config, spec(lidar=(3, "x")))
+    with pytest.raises(CheckpointMismatchError, match="dim 13, the checkpoint expects 12"):
+        check_compatible(tiny_config, spec(video=(13, "synthetic@1")))
+    with pytest.raises(CheckpointMismatchError, match="'effnet-lite0@1'.*'synthetic@1'"):
+        check_compatible(tiny_config, spec(video=(12, "effnet-lite0@1")))

@@ -1,0 +1,60 @@
+import pytest
+
+from limssr_core.config import DEFAULT_PROMPT_TEMPLATE
+from limssr_core.evaluation.metrics import all_modality_subsets
+from limssr_core.prompt import FEATURE_SLOT, SpecialVocab, build_layout, build_prompt, split_by_mask
+
+NAMES = ["video", "flow", "audio"]
+
+
+@pytest.mark.parametrize("subset", all_modality_subsets(NAMES))
+def test_prompt_states_available_and_missing_for_every_subset(subset):
+    mask = tuple(name in subset for name in NAMES)
+    observed, missing = split_by_mask(NAMES, mask)
+    text = build_prompt(DEFAULT_PROMPT_TEMPLATE, "TES", observed, missing)
+    available_part = text.split("Available modalities: ")[1].split(".")[0]
+    missing_part = text.split("Missing modalities: ")[1].split(".")[0]
+    assert available_part.split(", ") == [n for n in NAMES if n in subset]
+    if len(subset) == len(NAMES):
+        assert missing_part == "none"
+        assert "Infer the latent content" not in text
+    else:
+        assert missing_part.split(", ") == [n for n in NAMES if n not in subset]
+        assert "Infer the latent content of each missing modality" in text
+    assert "TES" in text and "fusion positions" in text
+
+
+def test_prompt_parts_can_be_dropped_for_ablation():
+    text = build_prompt(DEFAULT_PROMPT_TEMPLATE, "TES", ["video"], ["audio"], parts=("imputation",))
+    assert "Available modalities" not in text and "fusion positions" not in text
+    assert "Infer the latent content" in text
+
+
+def test_layout_puts_observed_blocks_first_then_missing_then_fusion():
+    vocab = SpecialVocab(tuple(NAMES), num_fusion_tokens=4, base_rows=100)
+    prompt = [5, 6, 7]
+    layout = build_layout(prompt, vocab, (False, True, True), {"video": 3, "flow": 2, "audio": 4})
+    ids = list(layout.token_ids)
+    assert ids[:3] == prompt
+    assert layout.observed == ("flow", "audio") and layout.missing == ("video",)
+    flow_start, flow_end = layout.blocks["flow"]
+    assert ids[flow_start - 1] == vocab.start_id("flow") and ids[flow_end] == vocab.end_id("flow")
+    assert ids[flow_start:flow_end] == [FEATURE_SLOT] * 2
+    video_start, video_end = layout.blocks["video"]
+    assert video_start > layout.blocks["audio"][1]
+    assert ids[video_start:video_end] == [vocab.missing_id("video")] * 3
+    assert list(layout.fusion_positions) == list(range(len(ids) - 4, len(ids)))
+    assert [ids[p] for p in layout.fusion_positions] == vocab.fusion_ids()
+
+
+def test_special_vocab_ids_are_distinct_and_after_base_rows():
+    vocab = SpecialVocab(tuple(NAMES), num_fusion_tokens=4, base_rows=100)
+    ids = [vocab.id(token) for token in vocab.tokens]
+    assert len(set(ids)) == len(vocab) == 13 and min(ids) == 100
+    assert vocab.name_of(vocab.missing_id("audio")) == "<missing_audio>"
+
+
+def test_layout_needs_an_observed_modality():
+    vocab = SpecialVocab(tuple(NAMES), 2, 10)
+    with pytest.raises(ValueError):
+        build_layout([], vocab, (False, False, False), {"video": 1, "flow": 1, "audio": 1})
