@@ -89,18 +89,19 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from limssr_core.checkpoint import check_compatible, load_checkpoint
+    from limssr_core.checkpoint import check_compatible, load_checkpoint, read_config
     from limssr_core.data.dataset import load_dataset
+    from limssr_core.data.generic import load_spec
     from limssr_core.evaluation.evaluate import evaluate_model, write_predictions_csv
     from limssr_core.evaluation.metrics import markdown_table
 
+    check_compatible(read_config(args.checkpoint), load_spec(args.data), source=str(args.data))
     splits = ("train", "val", "test") if args.split == "all" else (args.split,)
     dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
     if len(dataset.samples) < 2:
         raise LimssrError(f"{args.data}: split {args.split!r} has {len(dataset.samples)} labelled sample(s); "
                           "need at least 2")
     model = load_checkpoint(args.checkpoint, device=_device(args.device))
-    check_compatible(model.config, dataset.spec, source=str(args.data))
     summary, rows = evaluate_model(model, dataset.samples, batch_size=args.batch_size, progress=not args.no_progress)
     print(markdown_table(summary))
     if args.json:
@@ -147,6 +148,7 @@ def run_predict(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from limssr_core.data.convert import add_convert_arguments, run_convert
     from limssr_core.data.synth import add_synth_features_arguments, run_synth_features
+    from limssr_core.demo import add_demo_arguments, run_demo
 
     parser = argparse.ArgumentParser(prog="python -m limssr_core", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", "train a LIMSSR model on a feature dataset", _add_train_arguments, run_train),
         ("evaluate", "evaluate a checkpoint under every modality subset", _add_evaluate_arguments, run_evaluate),
         ("predict", "score one sample and show every MDA weight", _add_predict_arguments, run_predict),
+        ("demo", "synthetic features -> train -> evaluate -> predict, in a few minutes", add_demo_arguments,
+         run_demo),
     ]
     table += _media_commands()
     for name, help_text, add_arguments, run in table:

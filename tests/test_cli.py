@@ -1,0 +1,93 @@
+"""The command line end to end on synthetic data: synth-features -> train -> evaluate -> predict."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from limssr_core.cli import main
+from limssr_core.evaluation.metrics import all_modality_subsets
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    data, run = root / "data", root / "run"
+    assert main(["synth-features", "--out", str(data), "--n", "60", "--modalities", "video:6,audio:5",
+                 "--length", "4:8", "--missing-rate", "0.2", "--seed", "1"]) == 0
+    assert main(["train", "--data", str(data), "--out", str(run), "--backbone", "tiny-random", "--epochs", "2",
+                 "--length", "6", "--train-missing", "fixed:0.3", "--no-progress"]) == 0
+    return data, run
+
+
+def test_evaluate_writes_the_json_contract_and_predictions_csv(trained, tmp_path, capsys):
+    data, run = trained
+    out_json, out_csv = tmp_path / "eval.json", tmp_path / "pred.csv"
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(data), "--split", "all", "--json",
+                 str(out_json), "--predictions", str(out_csv), "--no-progress"]) == 0
+    assert "| video + audio |" in capsys.readouterr().out
+    summary = json.loads(out_json.read_text())
+    assert set(summary) == {"subsets", "full", "average_incomplete"}
+    assert [s["modalities"] for s in summary["subsets"]] == [list(s) for s in all_modality_subsets(["video", "audio"])]
+    for subset in summary["subsets"]:
+        assert set(subset) == {"modalities", "spearman", "mse", "n"} and 0 < subset["n"] <= 60
+    assert set(summary["full"]) == set(summary["average_incomplete"]) == {"spearman", "mse"}
+    with open(out_csv) as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["sample_id", "subset", "target", "prediction"]
+    assert {row["subset"] for row in rows} == {"video", "audio", "video+audio"}
+    assert len([r for r in rows if r["subset"] == "video+audio"]) == 60
+
+
+def test_predict_prints_score_and_all_weights(trained, tmp_path, capsys):
+    _, run = trained
+    np.save(tmp_path / "video.npy", np.random.default_rng(0).standard_normal((7, 6)).astype(np.float32))
+    assert main(["predict", "--checkpoint", str(run), "--sample", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 <= result["score"] <= 100 and result["score_name"] == "score"
+    assert result["used_modalities"] == ["video"] and result["missing_modalities"] == ["audio"]
+    weights = result["weights"]
+    assert set(weights) == {"path_weight_main", "path_weight_aux", "modality_gate", "confidence",
+                            "fusion_role_weights"}
+    assert weights["confidence"]["video"] == 1.0 and weights["confidence"]["audio"] < 1.0
+    assert len(weights["fusion_role_weights"]) == 4
+
+
+def test_predict_refuses_to_withhold_the_only_modality(trained, tmp_path, capsys):
+    _, run = trained
+    np.save(tmp_path / "video.npy", np.ones((3, 6), np.float32))
+    assert main(["predict", "--checkpoint", str(run), "--sample", f"video={tmp_path / 'video.npy'}",
+                 "--withhold", "video"]) == 2
+    assert "no usable modality" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_data_from_another_feature_space(trained, tmp_path, capsys):
+    _, run = trained
+    other = tmp_path / "other"
+    assert main(["synth-features", "--out", str(other), "--n", "10", "--modalities", "video:7,audio:5"]) == 0
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(other), "--no-progress"]) == 2
+    assert "modality 'video' has dim 7, the checkpoint expects 6" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_overwritten_silently(trained, capsys):
+    data, run = trained
+    assert main(["train", "--data", str(data), "--out", str(run), "--backbone", "tiny-random"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "limssr_core", "train", "--data", str(tmp_path), "--out",
+                             str(tmp_path / "run"), "--backbone", "tiny-random"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "dataset.json: not found" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["synth-features", "convert", "train", "evaluate", "predict"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
