@@ -173,22 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _media_commands() -> list[tuple]:
     """Commands that turn media into features (limssr_core.features, limssr_core.synth)."""
-    out = []
-    try:
-        from limssr_core.synth import add_synth_routines_arguments, run_synth_routines
+    from limssr_core.features.batch import add_extract_arguments, run_extract
+    from limssr_core.synth import add_synth_routines_arguments, run_synth_routines
 
-        out.append(("synth-routines", "generate synthetic routine videos with music, commentary and scores",
-                    add_synth_routines_arguments, run_synth_routines))
-    except ImportError:
-        pass
-    try:
-        from limssr_core.features.extract import add_extract_arguments, run_extract
-
-        out.append(("extract", "extract features from routine videos into a dataset", add_extract_arguments,
-                    run_extract))
-    except ImportError:
-        pass
-    return out
+    return [
+        ("synth-routines", "generate synthetic routine videos with music, commentary and scores",
+         add_synth_routines_arguments, run_synth_routines),
+        ("extract", "extract features from routine videos into a dataset", add_extract_arguments, run_extract),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,264 @@
+"""Many videos -> a generic feature dataset (DATA.md section 1), resumable, with a per-sample report.
+
+    python -m limssr_core extract INPUTS... --out DATASET [--labels scores.csv] [--commentary DIR]
+
+INPUTS are video files or folders (searched recursively). The sample id is the file stem (characters outside
+`[A-Za-z0-9._-]` become `_`). Commentary: `<stem>.srt` or `<stem>.txt` beside the video or in `--commentary DIR`.
+Labels: CSV `sample_id,score[,split]`; without a split column every labelled sample is `train`; samples without a
+label (or without `--labels`) get an empty score and split `test` (prediction-only use).
+
+Resuming: each finished sample leaves `extract_status/<id>.json`; a rerun skips those (unless `--force`). One bad
+file never stops the batch: its error lands in `extract_report.json` under "failures".
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from limssr_core.data.generic import (
+    SPLITS,
+    DatasetSpec,
+    LabelRow,
+    ModalityInfo,
+    feature_path,
+    load_spec,
+    save_features,
+    save_spec,
+    write_labels,
+)
+from limssr_core.errors import DataError, LimssrError
+from limssr_core.features.extract import KNOWN_MODALITIES, extract_sample, extractor_ids
+from limssr_core.features.registry import DEFAULT_MODALITIES, EXTRACTORS, ExtractionConfig, check_extractor_ids
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
+                    ".wmv", ".flv", ".3gp"}
+STATUS_DIR = "extract_status"
+REPORT = "extract_report.json"
+
+
+def find_videos(inputs: list[str | Path]) -> list[Path]:
+    """Files given explicitly are always taken; folders are searched recursively for video extensions."""
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise LimssrError(f"input {path} does not exist")
+    return list(dict.fromkeys(found))
+
+
+def sample_id_for(path: Path) -> str:
+    sid = re.sub(r"[^A-Za-z0-9._\-]", "_", path.stem)
+    return sid if sid and sid[0].isalnum() else f"s{sid}"
+
+
+def find_commentary(video: Path, commentary_dir: Path | None) -> Path | None:
+    for folder in ([commentary_dir] if commentary_dir else []) + [video.parent]:
+        for ext in (".srt", ".txt"):
+            candidate = folder / f"{video.stem}{ext}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_score_csv(path: str | Path) -> dict[str, tuple[float, str | None]]:
+    """`sample_id,score[,split]` -> {id: (score, split or None)}; a malformed row is a DataError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: labels file not found")
+    out: dict[str, tuple[float, str | None]] = {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        fields = [f.strip() for f in reader.fieldnames or []]
+        if "sample_id" not in fields or "score" not in fields:
+            raise DataError(f"{path}: needs a header with columns sample_id,score[,split]; found {fields}")
+        for line_no, rec in enumerate(reader, start=2):
+            rec = {(k or "").strip(): (v or "").strip() for k, v in rec.items()}
+            sid, score_text, split = rec["sample_id"], rec["score"], rec.get("split") or None
+            try:
+                score = float(score_text)
+            except ValueError:
+                raise DataError(f"{path} line {line_no}: score {score_text!r} is not a number") from None
+            if not math.isfinite(score):
+                raise DataError(f"{path} line {line_no}: score {score_text!r} is not finite")
+            if split is not None and split not in SPLITS:
+                raise DataError(f"{path} line {line_no}: split {split!r} is not one of {SPLITS}")
+            if sid in out:
+                raise DataError(f"{path} line {line_no}: duplicate sample_id {sid!r}")
+            out[sid] = (score, split)
+    return out
+
+
+def extract_dataset(
+    inputs: list[str | Path],
+    out_dir: str | Path,
+    *,
+    labels_csv: str | Path | None = None,
+    commentary_dir: str | Path | None = None,
+    audio_dir: str | Path | None = None,
+    config: ExtractionConfig | None = None,
+    modalities: tuple[str, ...] = DEFAULT_MODALITIES,
+    transcribe: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    score_name: str = "score",
+) -> dict:
+    """Extract every video into a generic dataset at `out_dir`; returns (and writes) the report dict."""
+    config = config or ExtractionConfig()
+    out = Path(out_dir)
+    ids = extractor_ids(config, modalities)
+    spec_modalities = {m: ModalityInfo(dim=EXTRACTORS[e].dim, extractor=e) for m, e in ids.items()}
+    if (out / "dataset.json").is_file():
+        old = load_spec(out)
+        check_extractor_ids({m: i.extractor for m, i in old.modalities.items()}, ids)
+        if old.segment.get("frames") not in (None, config.segment_frames):
+            raise LimssrError(f"{out}: was extracted with {old.segment.get('frames')}-frame segments, not "
+                              f"{config.segment_frames}; use another --out folder")
+    videos = find_videos(inputs)
+    labels = read_score_csv(labels_csv) if labels_csv else {}
+    commentary_dir = Path(commentary_dir) if commentary_dir else None
+    status_dir = out / STATUS_DIR
+    status_dir.mkdir(parents=True, exist_ok=True)
+
+    samples: dict[str, dict] = {}
+    failures: list[dict] = []
+    seen: dict[str, Path] = {}
+    iterator = videos
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(videos, desc="extract", unit="video")
+    for video in iterator:
+        sid = sample_id_for(video)
+        if sid in seen:
+            failures.append({"sample_id": sid, "source": str(video),
+                             "error": f"duplicate sample id (same stem as {seen[sid]})"})
+            continue
+        seen[sid] = video
+        record_path = status_dir / f"{sid}.json"
+        if record_path.is_file() and not force:
+            record = json.loads(record_path.read_text())
+            if record.get("extractors") == ids:
+                record["skipped"] = True
+                samples[sid] = record
+                continue
+        try:
+            record = _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities, transcribe,
+                                  spec_modalities)
+        except LimssrError as err:
+            failures.append({"sample_id": sid, "source": str(video), "error": str(err)})
+            continue
+        except Exception as err:  # one bad file never stops the batch
+            failures.append({"sample_id": sid, "source": str(video), "error": f"{type(err).__name__}: {err}"})
+            continue
+        tmp = record_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        os.replace(tmp, record_path)
+        samples[sid] = record
+
+    rows = []
+    for sid in samples:
+        score, split = labels.get(sid, (None, None))
+        rows.append(LabelRow(sid, score, split or ("train" if score is not None else "test")))
+    scores = [r.score for r in rows if r.score is not None]
+    score_range = (min(scores), max(scores)) if scores else (0.0, 1.0)
+    if score_range[1] <= score_range[0]:
+        score_range = (score_range[0], score_range[0] + 1.0)
+    spec = DatasetSpec(name=out.name, score_name=score_name, score_range=score_range, modalities=spec_modalities,
+                       segment={"frames": config.segment_frames, "seconds": None,
+                                "max_segments": config.max_segments, "policy": config.segment_policy})
+    save_spec(out, spec)
+    write_labels(out, rows)
+    unlabelled = sorted(set(labels) - set(samples))
+    report = {
+        "out": str(out), "extractors": ids, "config": asdict(config),
+        "counts": {"inputs": len(videos), "extracted": sum(not r.get("skipped") for r in samples.values()),
+                   "skipped_already_done": sum(bool(r.get("skipped")) for r in samples.values()),
+                   "failed": len(failures)},
+        "failures": failures,
+        "labels_without_video": unlabelled,
+        "samples": samples,
+    }
+    (out / REPORT).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities, transcribe, spec_modalities):
+    commentary = find_commentary(video, commentary_dir) if "commentary" in modalities else None
+    audio = None
+    if audio_dir:
+        audio = next((p for p in sorted(Path(audio_dir).glob(f"{video.stem}.*")) if p.is_file()), None)
+    result = extract_sample(video, audio_path=audio, commentary_path=commentary, transcribe=transcribe,
+                            config=config, modalities=modalities)
+    for name in modalities:
+        path = feature_path(out, name, sid)
+        if name in result.features:
+            save_features(out, name, sid, result.features[name], spec_modalities[name].dim)
+        elif path.exists():
+            path.unlink()  # stale file from an earlier run: missing must mean absent
+    return {
+        "source": str(video),
+        "commentary": str(commentary) if commentary else None,
+        "status": {m: asdict(s) for m, s in result.status.items()},
+        "segments": {m: int(a.shape[0]) for m, a in result.features.items()},
+        "extractors": result.meta["extractors"],
+        "media": result.meta["media"],
+        "warnings": result.meta["warnings"],
+        "timings_s": result.meta["timings_s"],
+    }
+
+
+def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    d = ExtractionConfig()
+    parser.add_argument("inputs", nargs="+", help="video files or folders searched for them")
+    parser.add_argument("--out", required=True, help="dataset folder to write (resumable)")
+    parser.add_argument("--labels", help="CSV sample_id,score[,split]; without it scores are left empty")
+    parser.add_argument("--commentary", help="folder with <stem>.txt / <stem>.srt commentary files")
+    parser.add_argument("--audio", help="folder with separate audio files <stem>.<ext> (replace the video's track)")
+    parser.add_argument("--modalities", default=",".join(DEFAULT_MODALITIES),
+                        help=f"comma-separated subset of {','.join(KNOWN_MODALITIES)} (default: %(default)s)")
+    parser.add_argument("--transcribe", action="store_true",
+                        help="transcribe commentary with Whisper tiny.en when none is given (optional packages)")
+    parser.add_argument("--score-name", default="score", help="name of the score (e.g. TES)")
+    parser.add_argument("--segment-frames", type=int, default=d.segment_frames)
+    parser.add_argument("--max-segments", type=int, default=d.max_segments, help="0 = no cap")
+    parser.add_argument("--segment-policy", choices=("pool", "crop"), default=d.segment_policy)
+    parser.add_argument("--max-duration", type=float, default=d.max_duration_s, help="seconds; longer files fail")
+    parser.add_argument("--frames-per-segment", type=int, default=d.frames_per_segment)
+    parser.add_argument("--flow", choices=("dis", "farneback"), default=d.flow_method)
+    parser.add_argument("--silence-rms", type=float, default=d.silence_rms)
+    parser.add_argument("--decoder", choices=("auto", "decord", "pyav"), default=d.decoder)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch/OpenCV/decoding")
+    parser.add_argument("--device", default=d.device)
+    parser.add_argument("--force", action="store_true", help="re-extract samples already done")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    """CLI entry: 0 when every input was extracted, 1 when some failed (see extract_report.json)."""
+    modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+    config = ExtractionConfig(
+        segment_frames=args.segment_frames, max_segments=args.max_segments or None,
+        segment_policy=args.segment_policy, max_duration_s=args.max_duration,
+        frames_per_segment=args.frames_per_segment, flow_method=args.flow, silence_rms=args.silence_rms,
+        decoder=args.decoder, num_threads=args.threads, device=args.device)
+    report = extract_dataset(args.inputs, args.out, labels_csv=args.labels, commentary_dir=args.commentary,
+                             audio_dir=args.audio, config=config, modalities=modalities, transcribe=args.transcribe,
+                             force=args.force, progress=not args.no_progress, score_name=args.score_name)
+    counts = report["counts"]
+    print(f"extracted {counts['extracted']}, already done {counts['skipped_already_done']}, "
+          f"failed {counts['failed']} -> {Path(args.out) / REPORT}")
+    for failure in report["failures"]:
+        print(f"  FAILED {failure['source']}: {failure['error']}")
+    return 1 if report["failures"] else 0

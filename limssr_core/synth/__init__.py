@@ -1,0 +1,29 @@
+"""Synthetic routines: rendered performer + synthesized music + commentary + a documented score.
+
+    python -m limssr_core synth-routines --out DIR --n N --seed S
+
+See docs/synthetic_routines.md for the score formula and which modality shows which factor.
+"""
+
+from limssr_core.synth.generate import (
+    add_synth_routines_arguments,
+    generate_routines,
+    read_plans,
+    render_routine,
+    run_synth_routines,
+)
+from limssr_core.synth.routines import SCORE_RANGE, Element, Latents, RoutinePlan, plan_routine, score_routine
+
+__all__ = [
+    "SCORE_RANGE",
+    "Element",
+    "Latents",
+    "RoutinePlan",
+    "add_synth_routines_arguments",
+    "generate_routines",
+    "plan_routine",
+    "read_plans",
+    "render_routine",
+    "run_synth_routines",
+    "score_routine",
+]
