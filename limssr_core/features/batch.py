@@ -112,6 +112,7 @@ def extract_dataset(
     force: bool = False,
     progress: bool = True,
     score_name: str = "score",
+    score_range: tuple[float, float] | None = None,
 ) -> dict:
     """Extract every video into a generic dataset at `out_dir`; returns (and writes) the report dict."""
     config = config or ExtractionConfig()
@@ -170,10 +171,11 @@ def extract_dataset(
     for sid in samples:
         score, split = labels.get(sid, (None, None))
         rows.append(LabelRow(sid, score, split or ("train" if score is not None else "test")))
-    scores = [r.score for r in rows if r.score is not None]
-    score_range = (min(scores), max(scores)) if scores else (0.0, 1.0)
-    if score_range[1] <= score_range[0]:
-        score_range = (score_range[0], score_range[0] + 1.0)
+    if score_range is None:  # the labels' own span; pass the scale (e.g. 0-130 for TES) when it is known
+        scores = [r.score for r in rows if r.score is not None]
+        score_range = (min(scores), max(scores)) if scores else (0.0, 1.0)
+        if score_range[1] <= score_range[0]:
+            score_range = (score_range[0], score_range[0] + 1.0)
     spec = DatasetSpec(name=out.name, score_name=score_name, score_range=score_range, modalities=spec_modalities,
                        segment={"frames": config.segment_frames, "seconds": None,
                                 "max_segments": config.max_segments, "policy": config.segment_policy})
@@ -230,6 +232,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--transcribe", action="store_true",
                         help="transcribe commentary with Whisper tiny.en when none is given (optional packages)")
     parser.add_argument("--score-name", default="score", help="name of the score (e.g. TES)")
+    parser.add_argument("--score-range", help="the score's scale LO:HI, e.g. 0:130 (default: the labels' span)")
     parser.add_argument("--segment-frames", type=int, default=d.segment_frames)
     parser.add_argument("--max-segments", type=int, default=d.max_segments, help="0 = no cap")
     parser.add_argument("--segment-policy", choices=("pool", "crop"), default=d.segment_policy)
@@ -245,6 +248,18 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     return parser
 
 
+def parse_score_range(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise LimssrError(f"--score-range expects LO:HI like 0:130, got {text!r}") from None
+    if not hi > lo:
+        raise LimssrError(f"--score-range needs HI > LO, got {text!r}")
+    return lo, hi
+
+
 def run_extract(args: argparse.Namespace) -> int:
     """CLI entry: 0 when every input was extracted, 1 when some failed (see extract_report.json)."""
     modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
@@ -255,7 +270,8 @@ def run_extract(args: argparse.Namespace) -> int:
         decoder=args.decoder, num_threads=args.threads, device=args.device)
     report = extract_dataset(args.inputs, args.out, labels_csv=args.labels, commentary_dir=args.commentary,
                              audio_dir=args.audio, config=config, modalities=modalities, transcribe=args.transcribe,
-                             force=args.force, progress=not args.no_progress, score_name=args.score_name)
+                             force=args.force, progress=not args.no_progress, score_name=args.score_name,
+                             score_range=parse_score_range(args.score_range))
     counts = report["counts"]
     print(f"extracted {counts['extracted']}, already done {counts['skipped_already_done']}, "
           f"failed {counts['failed']} -> {Path(args.out) / REPORT}")

@@ -66,6 +66,11 @@ def test_extract_dataset_cli_resumable_report(media, tmp_path):
     assert not (out / "features/commentary/noaudio.npy").exists()
     again = extract_dataset([videos], out, labels_csv=labels, progress=False)
     assert again["counts"]["skipped_already_done"] == 2 and again["counts"]["extracted"] == 0
+    assert spec.score_range == (6.0, 7.5)  # the labels' span unless the scale is given
+    args = parser.parse_args([str(videos), "--out", str(out), "--labels", str(labels), "--no-progress",
+                              "--score-range", "0:10"])
+    run_extract(args)
+    assert load_spec(out).score_range == (0.0, 10.0)
 
 
 def test_whisper_optional_path(media):
