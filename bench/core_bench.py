@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.backbone import Backbone, load_backbone, smollm2_folder, weight_fingerprint  # noqa: E402
+from limssr_core.backbone import Backbone, load_backbone, weight_fingerprint  # noqa: E402
 from limssr_core.config import LimssrConfig, ModalityConfig  # noqa: E402
 from limssr_core.data.batch import Sample, collate  # noqa: E402
 from limssr_core.model.limssr import LimssrModel  # noqa: E402
@@ -35,14 +35,26 @@ QWEN25_05B = dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14,
                   intermediate_size=4864, vocab_size=151936, max_position_embeddings=32768)
 
 
+class WordHashTokenizer:
+    """Stands in for Qwen's tokenizer (not on the GPU machine): one id per word, same prompt length scale."""
+
+    def __init__(self, vocab_size: int):
+        self.vocab_size = vocab_size
+
+    def __call__(self, text: str, add_special_tokens: bool = False) -> dict:
+        import zlib
+
+        return {"input_ids": [zlib.crc32(word.encode()) % self.vocab_size for word in text.split()]}
+
+
 def random_qwen_body(device: str) -> Backbone:
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2Model
+    from transformers import Qwen2Config, Qwen2Model
 
     config = Qwen2Config(**QWEN25_05B, attn_implementation="sdpa")
     with torch.device(device):
         body = Qwen2Model(config)
     body.requires_grad_(False)
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_folder())  # any tokenizer with ids < vocab works for timing
+    tokenizer = WordHashTokenizer(QWEN25_05B["vocab_size"])
     identity = {"name": "qwen2.5-0.5b-random", "model_type": "qwen2", "hidden_size": 896, "num_layers": 24,
                 "embedding_rows": QWEN25_05B["vocab_size"], "fingerprint": weight_fingerprint(body)}
     return Backbone(body, tokenizer, identity)

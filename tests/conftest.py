@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network (set before huggingface_hub loads)
 
 import numpy as np
 import pytest

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The GPU benchmark as one prepared script for the `device` tool (finishes well under 5 minutes on an H100/H200):
+#   run(command="bash bench/gpu_device.sh", timeout_s=420)
+# Uses the machine's own python3 (PyTorch, transformers, peft, accelerate are installed there).
+set -uo pipefail
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+common="--device cuda --backbone qwen2.5-0.5b-random --length 95 --batch 8 --dims 1024,768,1024 --steps 20 --warmup 5"
+echo "== eager, bf16 autocast, SDPA =="
+timeout 150 python3 bench/core_bench.py $common
+echo "== torch.compile (default mode) =="
+timeout 240 python3 bench/core_bench.py $common --compile
