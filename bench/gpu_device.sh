@@ -7,6 +7,8 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 common="--device cuda --backbone qwen2.5-0.5b-random --length 95 --batch 8 --dims 1024,768,1024 --steps 20 --warmup 5"
 echo "== eager, bf16 autocast, SDPA =="
-timeout 150 python3 bench/core_bench.py $common
+timeout 90 python3 bench/core_bench.py $common
 echo "== torch.compile (default mode) =="
-timeout 240 python3 bench/core_bench.py $common --compile
+timeout 150 python3 bench/core_bench.py $common --compile
+echo "== torch.compile mode=reduce-overhead (CUDA graphs) =="
+timeout 150 python3 bench/core_bench.py $common --compile --compile-mode reduce-overhead

@@ -163,6 +163,10 @@ class LimssrModel(nn.Module):
             out.loss_parts = parts
         return out
 
+    def compile_backbone(self, mode: str | None = None, dynamic: bool | None = None) -> None:
+        """torch.compile the LLM body's forward in place (parameter names, and so checkpoints, are unchanged)."""
+        self.backbone.forward = torch.compile(self.backbone.forward, mode=mode, dynamic=dynamic)
+
     # ----------------------------------------------------------------------------------------------------------
     # parameters that make up a checkpoint (the backbone's frozen weights are not part of it)
 

@@ -117,7 +117,7 @@ class Trainer:
         torch.manual_seed(training.seed)
         self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
         if training.compile:
-            self.model.backbone = torch.compile(self.model.backbone, dynamic=True)
+            self.model.compile_backbone(dynamic=True)
         self.steps_per_epoch = math.ceil(len(self.splits.train) / training.batch_size)
         total = self.steps_per_epoch * training.epochs
         warmup = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
