@@ -26,7 +26,8 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--warmup-epochs", type=int)
     p.add_argument("--dropout", type=float, help="projector and head dropout")
-    p.add_argument("--length", type=int, help="segments per modality block T (default: preset or 32)")
+    p.add_argument("--length", help="segments per modality block T, for all ('32') or per modality "
+                   "('video=32,commentary=12'); default: preset or 32")
     p.add_argument("--fusion-tokens", type=int, default=4)
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--lora-alpha", type=int, default=32)

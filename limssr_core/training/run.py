@@ -8,6 +8,7 @@ from pathlib import Path
 from limssr_core.checkpoint import CARD_NAME, load_checkpoint
 from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset, load_dataset
+from limssr_core.errors import LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model
 from limssr_core.evaluation.metrics import markdown_table
 from limssr_core.presets import get_preset
@@ -29,7 +30,7 @@ class TrainOptions:
     weight_decay: float | None = None
     warmup_epochs: int | None = None
     dropout: float | None = None
-    length: int | None = None
+    length: int | str | None = None  # T for every block, or per modality: "video=32,commentary=12"
     fusion_tokens: int = 4
     lora_r: int = 16
     lora_alpha: int = 32
@@ -45,10 +46,28 @@ class TrainOptions:
     no_progress: bool = False
 
 
+def parse_lengths(value: int | str | None, modalities: list[str], default: int) -> dict[str, int]:
+    """`--length`: one T for every modality ("32"), or per modality ("video=32,commentary=12"; others: default)."""
+    if value is None or value == "":
+        return dict.fromkeys(modalities, default)
+    text = str(value)
+    if "=" not in text:
+        if not text.isdigit() or int(text) < 1:
+            raise LimssrError(f"--length must be a positive integer or name=T pairs, got {text!r}")
+        return dict.fromkeys(modalities, int(text))
+    lengths = dict.fromkeys(modalities, default)
+    for item in text.split(","):
+        name, _, number = item.partition("=")
+        if name not in lengths or not number.isdigit() or int(number) < 1:
+            raise LimssrError(f"--length: {item!r} is not MODALITY=T with a modality of the dataset {modalities}")
+        lengths[name] = int(number)
+    return lengths
+
+
 def build_config(options: TrainOptions, dataset: FeatureDataset) -> LimssrConfig:
     """Dataset spec + preset + explicit options (explicit wins) -> one LimssrConfig."""
     preset = get_preset(options.preset) if options.preset else {}
-    length = options.length or preset.get("length", DEFAULT_LENGTH)
+    lengths = parse_lengths(options.length, list(dataset.spec.modalities), preset.get("length", DEFAULT_LENGTH))
     training = TrainingConfig()
     overrides = {
         "epochs": options.epochs or preset.get("epochs"),
@@ -69,7 +88,8 @@ def build_config(options: TrainOptions, dataset: FeatureDataset) -> LimssrConfig
     dropout = options.dropout if options.dropout is not None else preset.get("dropout", 0.1)
     spec = dataset.spec
     return LimssrConfig(
-        modalities=[ModalityConfig(name, info.dim, info.extractor, length) for name, info in spec.modalities.items()],
+        modalities=[ModalityConfig(name, info.dim, info.extractor, lengths[name])
+                    for name, info in spec.modalities.items()],
         score_name=spec.score_name,
         score_range=spec.score_range,
         backbone=options.backbone,

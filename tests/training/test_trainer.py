@@ -95,3 +95,7 @@ def test_unknown_preset_is_a_clear_error(synth_dataset, tmp_path):
         build_config(options(synth_dataset, tmp_path, preset="fs1000-xyz"), dataset)
     config = build_config(options(synth_dataset, tmp_path, preset="rg-ball", length=None, epochs=None), dataset)
     assert config.modalities[0].length == 68 and config.training.epochs == 150
+    config = build_config(options(synth_dataset, tmp_path, length="text=3"), dataset)
+    assert [m.length for m in config.modalities] == [32, 32, 3]
+    with pytest.raises(LimssrError, match="lidar=3"):
+        build_config(options(synth_dataset, tmp_path, length="lidar=3"), dataset)
