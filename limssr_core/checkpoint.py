@@ -56,8 +56,15 @@ def read_config(folder: str | Path) -> LimssrConfig:
         raise LimssrError(f"{path}: not a valid LIMSSR config ({err})") from None
 
 
-def save_checkpoint(model, folder: str | Path, model_card: str | None = None) -> Path:
-    """Write a checkpoint; files are staged then moved in, so an interruption never leaves a half-written one."""
+def _halve(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+
+
+def save_checkpoint(model, folder: str | Path, model_card: str | None = None, half: bool = False) -> Path:
+    """Write a checkpoint; files are staged then moved in, so an interruption never leaves a half-written one.
+
+    `half` stores the weights as float16 (half the size, e.g. for a bundled checkpoint); loading casts them back.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = folder / ".staging"
@@ -68,6 +75,10 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None) ->
     (staging / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
     model.backbone.save_pretrained(staging / ADAPTER_DIR)
     heads = {name: tensor.detach().cpu().contiguous() for name, tensor in model.head_state_dict().items()}
+    if half:
+        adapter_file = staging / ADAPTER_DIR / "adapter_model.safetensors"
+        save_file(_halve(load_file(adapter_file)), adapter_file)
+        heads = _halve(heads)
     save_file(heads, staging / WEIGHTS_NAME)
     if model_card is not None:
         (staging / CARD_NAME).write_text(model_card)

@@ -89,3 +89,18 @@ def test_data_must_match_modalities_dims_and_extractors(tiny_config):
         check_compatible(tiny_config, spec(video=(13, "synthetic@1")))
     with pytest.raises(CheckpointMismatchError, match="'effnet-lite0@1'.*'synthetic@1'"):
         check_compatible(tiny_config, spec(video=(12, "effnet-lite0@1")))
+
+
+def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_config, tmp_path):
+    model, folder = saved
+    half = save_checkpoint(model, tmp_path / "half", half=True)
+    size = lambda f: sum(p.stat().st_size for p in f.rglob("*.safetensors"))  # noqa: E731
+    assert size(half) < 0.6 * size(folder)
+    reloaded = load_checkpoint(half)
+    assert reloaded.special_embeddings.weight.dtype == torch.float32
+    samples = random_samples(tiny_config, 3)
+    specs = [(m.name, m.dim, m.length) for m in tiny_config.modalities]
+    with torch.no_grad():
+        a = model(collate(samples, specs), compute_loss=False).y
+        b = reloaded(collate(samples, specs), compute_loss=False).y
+    torch.testing.assert_close(a, b, atol=2e-3, rtol=0)
