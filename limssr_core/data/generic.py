@@ -120,16 +120,19 @@ def read_labels(root: str | os.PathLike) -> list[LabelRow]:
             if split not in SPLITS:
                 raise DataError(f"{path} line {line_no}: split {split!r} is not one of {SPLITS}")
             score_text = (rec["score"] or "").strip()
-            score = None
-            if score_text:
-                try:
-                    score = float(score_text)
-                except ValueError:
-                    raise DataError(f"{path} line {line_no}: score {score_text!r} is not a number") from None
-                if not math.isfinite(score):
-                    raise DataError(f"{path} line {line_no}: score {score_text!r} is not finite")
+            score = parse_score(score_text, f"{path} line {line_no}") if score_text else None
             rows.append(LabelRow(sample_id, score, split))
     return rows
+
+
+def parse_score(text: str, where: str) -> float:
+    try:
+        score = float(text)
+    except ValueError:
+        raise DataError(f"{where}: score {text!r} is not a number") from None
+    if not math.isfinite(score):
+        raise DataError(f"{where}: score {text!r} is not finite")
+    return score
 
 
 def write_labels(root: str | os.PathLike, rows: list[LabelRow]) -> None:

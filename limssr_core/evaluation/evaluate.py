@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from limssr_core.data.batch import Sample, collate
-from limssr_core.evaluation.metrics import all_modality_subsets, mse_in_units, spearman, summarise
+from limssr_core.evaluation.metrics import all_modality_subsets, fisher_z_mean, mse_in_units, spearman, summarise
 from limssr_core.model.limssr import LimssrModel, LimssrOutput
 
 
@@ -107,8 +107,6 @@ def selection_score(summary: dict, metric: str) -> float:
     """Model-selection figure: Fisher-z average over every subset (incl. full), or the full set's rho."""
     if metric == "full":
         return float(summary["full"]["spearman"])
-    from limssr_core.evaluation.metrics import fisher_z_mean
-
     return fisher_z_mean([s["spearman"] for s in summary["subsets"]])
 
 

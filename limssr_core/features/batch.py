@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import re
 from dataclasses import asdict
@@ -29,6 +28,7 @@ from limssr_core.data.generic import (
     ModalityInfo,
     feature_path,
     load_spec,
+    parse_score,
     save_features,
     save_spec,
     write_labels,
@@ -85,12 +85,7 @@ def read_score_csv(path: str | Path) -> dict[str, tuple[float, str | None]]:
         for line_no, rec in enumerate(reader, start=2):
             rec = {(k or "").strip(): (v or "").strip() for k, v in rec.items()}
             sid, score_text, split = rec["sample_id"], rec["score"], rec.get("split") or None
-            try:
-                score = float(score_text)
-            except ValueError:
-                raise DataError(f"{path} line {line_no}: score {score_text!r} is not a number") from None
-            if not math.isfinite(score):
-                raise DataError(f"{path} line {line_no}: score {score_text!r} is not finite")
+            score = parse_score(score_text, f"{path} line {line_no}")
             if split is not None and split not in SPLITS:
                 raise DataError(f"{path} line {line_no}: split {split!r} is not one of {SPLITS}")
             if sid in out:
