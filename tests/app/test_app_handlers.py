@@ -1,0 +1,219 @@
+"""The app's handlers and figure builders as plain functions: no browser, no server."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+
+import plotly.graph_objects as go
+import pytest
+
+from app import handlers, plots
+from app.handlers import ScoreRequest
+from app.state import AppSettings, AppState, FeatureCache, ModelRegistry, resolve_checkpoint
+from limssr_core.errors import LimssrError
+
+NAMES = ["video", "flow", "audio", "commentary"]
+
+
+def request(routines, settings, **kw) -> ScoreRequest:
+    base = dict(video=str(routines["video"]), checkpoint=settings.checkpoint)
+    base.update(kw)
+    return ScoreRequest(**base)
+
+
+def test_score_with_everything_follows_the_json_contract(state, settings, routines):
+    stages = []
+    result = handlers.score_routine(request(routines, settings, commentary_file=str(routines["commentary"])), state,
+                                    lambda fraction, desc: stages.append((fraction, desc)))
+    p = result.payload
+    assert isinstance(p["score"], float) and 0 <= p["score"] <= 130
+    assert p["score_name"] == "TES" and p["range"] == [0.0, 130.0]
+    assert list(p["modalities"]) == NAMES
+    assert all(p["modalities"][n] == {"present": True, "reason": "", "withheld": False} for n in NAMES)
+    w = p["weights"]
+    assert w["path_weight_main"] + w["path_weight_aux"] == pytest.approx(1.0)
+    assert set(w["modality_gate"]) == set(NAMES) and set(w["confidence"]) == set(NAMES)
+    assert len(w["fusion_role_weights"]) == 4
+    assert set(p["paths"]) == {"main", "aux"}
+    json.dumps(p)  # plain data only
+    assert result.headline.startswith(f"## TES {p['score']:.1f} on a 0-130 scale")
+    assert "carry no meaning" in result.note  # the model card's "What this score means" section
+    fractions = [f for f, _ in stages]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    descs = " ".join(d for _, d in stages)
+    for stage in ("decode", "audio", "commentary", "reasoning"):
+        assert stage in descs
+
+
+def test_missing_modalities_have_reasons(state, settings, routines):
+    p = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
+    assert p["modalities"]["audio"]["present"] is False and "no audio stream" in p["modalities"]["audio"]["reason"]
+    assert p["modalities"]["commentary"] == {"present": False, "reason": "no commentary given", "withheld": False}
+    assert p["used_modalities"] == ["video", "flow"]
+
+
+def test_separate_audio_file_adds_or_replaces_the_track(state, settings, routines):
+    p = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"]),
+                                       audio=str(routines["audio_only"])), state).payload
+    assert p["modalities"]["audio"]["present"] is True
+    silent = handlers.score_routine(request(routines, settings, audio=str(routines["silent_wav"])), state)
+    assert silent.payload["modalities"]["audio"]["present"] is False
+    assert "audio silent" in silent.payload["modalities"]["audio"]["reason"]
+    assert any("audio silent" in w for w in silent.warnings)  # degraded input -> a warning
+
+
+def test_commentary_text_and_srt(state, settings, routines):
+    text = handlers.score_routine(request(routines, settings, commentary_text="Clean lutz. Weak landing."), state)
+    assert text.payload["modalities"]["commentary"]["present"] is True
+    srt = handlers.score_routine(request(routines, settings, commentary_file=str(routines["srt"])), state)
+    assert srt.payload["modalities"]["commentary"]["present"] is True
+    both = handlers.score_routine(request(routines, settings, commentary_text="Fine.",
+                                          commentary_file=str(routines["srt"])), state)
+    assert any("used the text box" in w for w in both.warnings)
+
+
+def test_transcribe_when_no_commentary_is_given(state, settings, routines):
+    from limssr_core.features.whisper import whisper_available
+
+    result = handlers.score_routine(request(routines, settings, transcribe=True), state)
+    commentary = result.payload["modalities"]["commentary"]
+    if not whisper_available():
+        assert "Whisper" in commentary["reason"]
+    else:  # the synthetic soundtrack is music: a transcript, or a reason saying none was found
+        assert commentary["present"] or "transcription found no speech" in commentary["reason"]
+
+
+def test_withhold_reuses_features_and_changes_the_mask(state, settings, routines):
+    full = handlers.score_routine(request(routines, settings), state).payload
+    what_if = handlers.score_routine(request(routines, settings, withhold=("audio",)), state).payload
+    assert what_if["timings_s"]["features_cached"] is True
+    assert what_if["modalities"]["audio"] == {"present": True, "reason": "", "withheld": True}
+    assert "audio" not in what_if["used_modalities"] and what_if["withheld_modalities"] == ["audio"]
+    assert what_if["score"] != full["score"]
+    assert "withheld" in handlers.modality_panel(what_if["modalities"])
+
+
+def test_robustness_scores_every_subset(state, settings, routines):
+    result = handlers.robustness(request(routines, settings, video=str(routines["noaudio"])), state)
+    subsets = [tuple(r["modalities"]) for r in result.payload["robustness"]]
+    assert subsets == [("video",), ("flow",), ("video", "flow")]
+    assert result.payload["robustness"][-1]["score"] == pytest.approx(result.payload["score"], abs=1e-4)
+    fig = plots.robustness_figure(result.payload)
+    assert isinstance(fig, go.Figure) and len(fig.data[0].y) == 3
+
+
+def test_weights_figure_shows_every_weight(state, settings, routines):
+    payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
+    fig = plots.weights_figure(payload)
+    assert [t.name for t in fig.data][1:3] == ["gate G", "confidence alpha"]
+    assert list(fig.data[1].x) == ["video", "flow", "audio (absent)", "commentary (absent)"]
+    assert list(fig.data[0].y) == pytest.approx([payload["weights"]["path_weight_main"],
+                                                 payload["weights"]["path_weight_aux"]])
+    assert len(fig.data[3].y) == 4
+    fig.to_json()
+
+
+@pytest.mark.parametrize("field, key, message", [
+    ("video", "corrupt", "not a media file"),
+    ("video", "badext", "unsupported format '.xyz'"),
+    ("video", None, "upload the routine video"),
+    ("commentary_file", "docx", "unsupported format '.docx'"),
+    ("audio", "docx", "unsupported format '.docx'"),
+])
+def test_bad_input_gives_a_specific_error(state, settings, routines, field, key, message):
+    req = request(routines, settings, **{field: str(routines[key]) if key else None})
+    with pytest.raises(LimssrError, match=message):
+        handlers.score_routine(req, state)
+
+
+def test_too_large_too_long_and_no_usable_modality(state, fixture_checkpoint, routines):
+    tiny = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_upload_mb=0.001, preload=False))
+    with pytest.raises(LimssrError, match=r"too large: .* the limit is 0.001 MB"):
+        handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), tiny)
+    short = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_minutes=0.05, preload=False))
+    with pytest.raises(LimssrError, match=r"the limit is 0m03s \(server setting --max-minutes\)"):
+        handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), short)
+    # an .mp4 without a video stream, its track replaced by a silent one, no commentary: nothing to score from
+    with pytest.raises(LimssrError, match="no usable modality in this input: video: no video stream .*"
+                                          "audio: audio silent .* commentary: no commentary given"):
+        handlers.score_routine(ScoreRequest(str(routines["audio_only_mp4"]), audio=str(routines["silent_wav"]),
+                                            checkpoint=str(fixture_checkpoint)), state)
+
+
+def test_withholding_everything_is_refused(state, settings, routines):
+    with pytest.raises(LimssrError, match="every present modality .* is withheld"):
+        handlers.score_routine(request(routines, settings, video=str(routines["noaudio"]),
+                                       withhold=("video", "flow")), state)
+
+
+def test_checkpoint_resolution_and_overview(state, settings, fixture_checkpoint, tmp_path):
+    info = handlers.checkpoint_overview(settings.checkpoint, state)
+    assert info["modalities"] == NAMES and "TES on a 0-130 scale" in info["summary"]
+    assert "waiting for a routine" in info["panel"]
+    with pytest.raises(LimssrError, match="not a LIMSSR checkpoint"):
+        resolve_checkpoint(str(tmp_path))
+    with pytest.raises(LimssrError, match="no such checkpoint folder"):
+        resolve_checkpoint(str(tmp_path / "nope"))
+    with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):
+        resolve_checkpoint("someone/somerepo", allow_custom=False)
+    locked = ModelRegistry(dataclasses.replace(settings, allow_custom_checkpoints=False))
+    assert locked.config(settings.checkpoint)[0].score_name == "TES"  # the configured one is in the list
+    with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):
+        locked.config(str(fixture_checkpoint.parent))
+
+
+def test_unsupported_modalities_are_reported_not_extracted(state, fixture_checkpoint):
+    from limssr_core.config import ModalityConfig
+    from limssr_core.checkpoint import read_config
+
+    config = read_config(fixture_checkpoint)
+    config = dataclasses.replace(config, modalities=config.modalities + [ModalityConfig("skeleton", 34, "pose@1")])
+    config.modalities[1] = ModalityConfig("flow", 128, "flow-farneback@1")
+    plan = handlers.extraction_plan(config, state)
+    assert plan.modalities == ("video", "flow", "audio", "commentary")
+    assert plan.config.flow_method == "farneback"
+    assert "no extractor for modality 'skeleton'" in plan.unsupported["skeleton"]
+
+
+def test_registry_loads_each_checkpoint_once_under_concurrency(settings):
+    registry = ModelRegistry(settings)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(registry.get(settings.checkpoint))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and all(r is results[0] for r in results)
+
+
+def test_feature_cache_is_bounded():
+    cache = FeatureCache(capacity=2)
+    for key in "abc":
+        cache.get_or_compute(key, lambda k=key: k.upper())
+    assert cache.get_or_compute("c", lambda: "new") == ("C", True)
+    assert cache.get_or_compute("a", lambda: "again") == ("again", False)
+
+
+def test_card_note_without_a_section(fixture_checkpoint):
+    from limssr_core.checkpoint import read_config
+
+    config = read_config(fixture_checkpoint)
+    note = handlers.card_note(config, "# Card\n\nTrained on synthetic routines only.\n\n## Notes\n\nDemo only.\n")
+    assert "TES on a 0-130 scale" in note and "synthetic routines" in note and "Demo only." in note
+    assert "no model card" in handlers.card_note(config, "")
+
+
+def test_guarded_turns_errors_into_one_line_messages():
+    import gradio as gr
+
+    from app.layout import guarded
+
+    with pytest.raises(gr.Error) as info:
+        guarded(lambda: (_ for _ in ()).throw(LimssrError("video x.mp4: the file is empty (0 bytes)")))
+    assert info.value.message == "video x.mp4: the file is empty (0 bytes)"
+    with pytest.raises(gr.Error) as info:
+        guarded(lambda: {}["boom"])
+    assert info.value.message.startswith("internal error (KeyError)") and "Traceback" not in info.value.message
+    assert guarded(lambda: 42) == 42
