@@ -11,7 +11,7 @@ TORCH_SPEC ?= torch==2.13.0
 BROWSER_STAMP := node_modules/playwright-core/package.json
 PLAYWRIGHT_CORE ?= playwright-core@1.65.1
 
-.PHONY: setup run demo test test-fast bench browser clean
+.PHONY: setup run demo demo-checkpoint test test-fast bench browser clean
 
 setup: $(STAMP) $(BROWSER_STAMP)
 
@@ -41,6 +41,10 @@ run: setup
 
 demo: setup
 	$(PY) -m limssr_core demo
+
+# Rebuild assets/demo_checkpoint: 300 synthetic routines -> extract -> train on SmolLM2 -> evaluate -> export.
+demo-checkpoint: setup
+	$(PY) scripts/build_demo_checkpoint.py --work build/demo
 
 test: setup
 	$(PY) -m pytest -q
