@@ -1,0 +1,40 @@
+"""The bundled demo checkpoint scores a freshly generated routine through extract + predict."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from limssr_core.checkpoint import read_config
+from limssr_core.cli import main
+from limssr_core.features import check_extractor_ids, default_modalities
+from limssr_core.synth import generate_routines
+
+pytestmark = pytest.mark.slow
+DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_checkpoint"
+
+
+def test_demo_checkpoint_is_small_and_says_it_is_synthetic():
+    size = sum(p.stat().st_size for p in DEMO.rglob("*") if p.is_file())
+    assert size <= 25 * 2**20
+    card = (DEMO / "MODEL_CARD.md").read_text()
+    assert "synthetic" in card and "not a judging model" in card
+    config = read_config(DEMO)
+    assert config.backbone == "smollm2-135m" and config.training.train_missing == "fixed:0.3"
+    check_extractor_ids({m.name: m.extractor for m in config.modalities},
+                        {name: info.extractor for name, info in default_modalities().items()})
+
+
+def test_extract_then_predict_a_fresh_routine_with_the_demo_checkpoint(tmp_path, capsys):
+    routines = tmp_path / "routines"
+    generate_routines(routines, 1, seed=987, min_seconds=20, max_seconds=20, progress=False)
+    dataset = tmp_path / "features"
+    assert main(["extract", str(routines), "--out", str(dataset), "--no-progress"]) == 0
+    capsys.readouterr()
+    sample_id = json.loads((dataset / "extract_report.json").read_text())["samples"].popitem()[0]
+    files = [f"{m}={dataset / 'features' / m / (sample_id + '.npy')}" for m in ("video", "flow", "audio", "commentary")]
+    assert main(["predict", "--checkpoint", str(DEMO), "--sample", *files]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 <= result["score"] <= 100
+    assert result["used_modalities"] == ["video", "flow", "audio", "commentary"]
+    assert set(result["weights"]["modality_gate"]) == {"video", "flow", "audio", "commentary"}
