@@ -86,6 +86,7 @@ def main() -> int:
     minutes = {k: round(v / 60, 1) for k, v in timings.items()}  # stages skipped as already done are not listed
     card = "\n".join([
         card.split("\n", 1)[0], "", DISCLAIMER, "", MEANING, "",
+        "## How it was built", "",
         f"Reproduce: `.venv/bin/python scripts/build_demo_checkpoint.py --work {args.work} --n {args.n} "
         f"--seed {args.seed} --epochs {args.epochs}`. Built on {hardware}; minutes per stage: {minutes}.", "",
         card.split("\n", 1)[1],
