@@ -74,17 +74,11 @@ def main() -> int:
     parser.add_argument("--checkpoint", default=None)
     args = parser.parse_args()
 
-    from extract_bench import COMMENTARY, make_video
+    from extract_bench import bench_media
     from gradio_client import Client, handle_file
 
     cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    video = cache / f"routine_{int(args.seconds)}s_720p.mp4"
-    if not video.is_file():
-        print(f"generating {video} (one-off) ...", flush=True)
-        make_video(video, args.seconds)
-    commentary = video.with_suffix(".txt")
-    commentary.write_text(" ".join(COMMENTARY) + "\n")
+    video, commentary = bench_media(cache, args.seconds)
     demo = REPO / "assets" / "demo_checkpoint"
     checkpoint = Path(args.checkpoint) if args.checkpoint else (
         demo if (demo / "limssr_config.json").is_file() else bench_checkpoint(cache))

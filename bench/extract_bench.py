@@ -107,6 +107,20 @@ def decode_only(path: Path, decoder: str) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
+def bench_media(cache: Path, seconds: float) -> tuple[Path, Path]:
+    """The benchmark's 720p routine and its commentary file, generated once into `cache`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    video = cache / f"routine_{int(seconds)}s_720p.mp4"
+    if not video.is_file():
+        print(f"generating {video} (one-off; takes a while) ...", flush=True)
+        t0 = time.perf_counter()
+        make_video(video, seconds)
+        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    commentary = video.with_suffix(".txt")
+    commentary.write_text(" ".join(COMMENTARY) + "\n")
+    return video, commentary
+
+
 def run_baseline(video: Path, decoder: str, threads: int) -> tuple[float, int]:
     """Run a decode-only baseline in a child process (decord's native decode alone peaks near 4 GB RSS; the peak
     reported below must be the extractor's own)."""
@@ -126,16 +140,7 @@ def main() -> int:
     parser.add_argument("--cache", default="/tmp/limssr_bench")
     args = parser.parse_args()
 
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    video = cache / f"routine_{int(args.seconds)}s_720p.mp4"
-    if not video.is_file():
-        print(f"generating {video} (one-off; takes a while) ...", flush=True)
-        t0 = time.perf_counter()
-        make_video(video, args.seconds)
-        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
-    commentary = video.with_suffix(".txt")
-    commentary.write_text(" ".join(COMMENTARY) + "\n")
+    video, commentary = bench_media(Path(args.cache), args.seconds)
 
     from limssr_core.features import ExtractionConfig, extract_sample
     from limssr_core.features.registry import preload_models, set_cpu_threads
