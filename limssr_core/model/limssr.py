@@ -19,7 +19,7 @@ from limssr_core.data.batch import LimssrBatch
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
 from limssr_core.model.losses import limssr_loss
 from limssr_core.model.projector import ModalityProjector
-from limssr_core.prompt import FEATURE_SLOT, SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
+from limssr_core.prompt import SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
 
 
 @dataclass
