@@ -42,7 +42,7 @@ run: setup
 demo: setup
 	$(PY) -m limssr_core demo
 
-# Rebuild assets/demo_checkpoint: 300 synthetic routines -> extract -> train on SmolLM2 -> evaluate -> export.
+# Rebuild assets/demo_checkpoint: 600 synthetic routines -> extract -> train on SmolLM2 -> evaluate -> export.
 demo-checkpoint: setup
 	$(PY) scripts/build_demo_checkpoint.py --work build/demo
 

@@ -2,10 +2,12 @@
 
     .venv/bin/python scripts/build_demo_checkpoint.py --work build/demo
 
+(`make demo-checkpoint` runs exactly this; the defaults are the recipe of the bundled checkpoint.)
 synthetic routines (videos + music + commentary) -> extract (EfficientNet-Lite0, OpenCV flow, librosa, MiniLM)
 -> train on the embedded SmolLM2-135M with LoRA under fixed:0.3 training-time missingness, selected on the validation
 split -> evaluate on held-out routines under every modality subset -> export a float16 checkpoint with its model card.
-Every stage is resumable: rerunning the command continues where it stopped.
+Every stage is resumable: rerunning the command continues where it stopped. `--features DIR` starts from an
+already extracted dataset instead (e.g. one copied to a GPU machine that has no media libraries).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from limssr_core.checkpoint import CARD_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
-from limssr_core.features import extract_dataset  # noqa: E402
-from limssr_core.synth import generate_routines  # noqa: E402
 from limssr_core.training.run import TrainOptions, train_from_options  # noqa: E402
 
 MEANING = (
@@ -43,36 +43,62 @@ DISCLAIMER = (
 )
 
 
+# The recipe of the bundled checkpoint (the defaults of this script).
+LENGTH = "video=32,flow=32,audio=32,commentary=16"
+RECIPE = {"n": 600, "epochs": 20, "lr": 3e-4, "weight_decay": 0.01, "dropout": 0.2, "lora_r": 16, "batch_size": 16}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="build/demo")
     parser.add_argument("--out", default="assets/demo_checkpoint")
-    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--features", help="an already extracted dataset: skip generating and extracting")
+    parser.add_argument("--n", type=int, default=RECIPE["n"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
+    parser.add_argument("--lr", type=float, default=RECIPE["lr"])
+    parser.add_argument("--weight-decay", type=float, default=RECIPE["weight_decay"])
+    parser.add_argument("--dropout", type=float, default=RECIPE["dropout"])
+    parser.add_argument("--lora-r", type=int, default=RECIPE["lora_r"])
+    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     parser.add_argument("--backbone", default="smollm2-135m")
-    parser.add_argument("--length", default="video=32,flow=32,audio=32,commentary=16")
+    parser.add_argument("--length", default=LENGTH)
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--reevaluate", action="store_true",
+                        help="only re-evaluate the export at --out on the test split of --features, on this machine "
+                             "(e.g. the float16 weights on CPU after training on a GPU), and update its card")
     args = parser.parse_args()
+    if args.reevaluate:
+        return reevaluate(Path(args.out), Path(args.features or Path(args.work) / "features"))
 
     work = Path(args.work)
-    routines, features, run = work / "routines", work / "features", work / "run"
+    run = work / "run"
     timings = {}
+    if args.features:
+        features = Path(args.features)
+    else:
+        from limssr_core.features import extract_dataset
+        from limssr_core.synth import generate_routines
 
-    started = time.time()
-    if not (routines / "labels.csv").is_file():
-        generate_routines(routines, args.n, args.seed, workers=2)
-        timings["synth-routines"] = time.time() - started
+        routines, features = work / "routines", work / "features"
+        started = time.time()
+        if not (routines / "labels.csv").is_file():
+            generate_routines(routines, args.n, args.seed, workers=2)
+            timings["synth-routines"] = time.time() - started
+        started = time.time()
+        report = extract_dataset([routines], features, labels_csv=routines / "labels.csv",
+                                 score_range=(0.0, 100.0), progress=not args.no_progress)
+        if report["failures"]:
+            print(f"warning: {len(report['failures'])} routine(s) failed extraction: {report['failures'][:3]}")
+        if report["counts"]["extracted"]:
+            timings["extract"] = time.time() - started
 
-    started = time.time()
-    report = extract_dataset([routines], features, labels_csv=routines / "labels.csv", score_range=(0.0, 100.0))
-    if report["failures"]:
-        print(f"warning: {len(report['failures'])} routine(s) failed extraction: {report['failures'][:3]}")
-    if report["counts"]["extracted"]:
-        timings["extract"] = time.time() - started
-
-    result = train_from_options(TrainOptions(data=str(features), out=str(run), backbone=args.backbone, epochs=args.epochs,
-                                    length=args.length, train_missing="fixed:0.3", seed=args.seed,
-                                    warmup_epochs=1, resume=run.exists()))
+    result = train_from_options(TrainOptions(
+        data=str(features), out=str(run), backbone=args.backbone, epochs=args.epochs, lr=args.lr,
+        weight_decay=args.weight_decay, dropout=args.dropout, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
+        batch_size=args.batch_size, length=args.length, train_missing="fixed:0.3", seed=args.seed,
+        warmup_epochs=1, device=args.device, resume=run.exists(), no_progress=args.no_progress))
     # the whole training, resumed parts included: every epoch's seconds from metrics.csv
     timings["train (all epochs)"] = sum(row["seconds"] for row in result.history)
 
@@ -81,14 +107,21 @@ def main() -> int:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     card = (run / CARD_NAME).read_text()
-    hardware = (f"{torch.cuda.get_device_name()}" if torch.cuda.is_available()
+    hardware = (f"{torch.cuda.get_device_name()}" if torch.cuda.is_available() and args.device != "cpu"
                 else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads")
     minutes = {k: round(v / 60, 1) for k, v in timings.items()}  # stages skipped as already done are not listed
+    recipe = (f"--n {args.n} --seed {args.seed} --epochs {args.epochs} --lr {args.lr} --weight-decay "
+              f"{args.weight_decay} --dropout {args.dropout} --lora-r {args.lora_r} --batch-size {args.batch_size}")
+    for flag, value, default in (("--backbone", args.backbone, "smollm2-135m"), ("--length", args.length, LENGTH)):
+        recipe += f" {flag} {value}" if value != default else ""
+    is_default = args.seed == 0 and args.backbone == "smollm2-135m" and args.length == LENGTH and all(
+        getattr(args, key) == value for key, value in RECIPE.items())
     card = "\n".join([
         card.split("\n", 1)[0], "", DISCLAIMER, "", MEANING, "",
         "## How it was built", "",
-        f"Reproduce: `.venv/bin/python scripts/build_demo_checkpoint.py --work {args.work} --n {args.n} "
-        f"--seed {args.seed} --epochs {args.epochs}`. Built on {hardware}; minutes per stage: {minutes}.", "",
+        f"Reproduce: `.venv/bin/python scripts/build_demo_checkpoint.py --work build/demo {recipe}`"
+        + (" (the script's defaults: `make demo-checkpoint` is the same command)" if is_default else "")
+        + f". Built on {hardware}; minutes per stage: {minutes}.", "",
         card.split("\n", 1)[1],
     ])
     save_checkpoint(model, out, model_card=card, half=True)
@@ -96,6 +129,23 @@ def main() -> int:
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
     print(markdown_table(summary))
     print(f"exported {out} ({size:.1f} MiB); minutes per stage: {minutes}")
+    return 0
+
+
+def reevaluate(export: Path, features: Path) -> int:
+    """Evaluate the exported (float16) checkpoint as shipped, on this machine, and put that table in its card."""
+    from limssr_core.data.dataset import load_dataset
+    from limssr_core.evaluation.evaluate import evaluate_model
+
+    model = load_checkpoint(export, device="cpu")
+    summary, _ = evaluate_model(model, load_dataset(features, progress=False).split("test"), progress=False)
+    card = (export / CARD_NAME).read_text()
+    head, _, _ = card.partition("## Evaluation on the test split")
+    where = f"{platform.processor() or platform.machine()} CPU, float16 weights as shipped, float32 compute"
+    card = head + f"## Evaluation on the test split\n\nEvaluated on {where}.\n\n" + markdown_table(summary) + "\n"
+    (export / CARD_NAME).write_text(card)
+    (export / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(markdown_table(summary))
     return 0
 
 
