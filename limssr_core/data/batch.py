@@ -37,9 +37,11 @@ class LimssrBatch:
         return self.lengths.shape[0]
 
     def to(self, device) -> "LimssrBatch":
+        """Features and targets move; lengths stay on the CPU (they drive the Python-side sequence layout, and
+        reading them back from a GPU would stall it)."""
         return LimssrBatch(
             features={name: x.to(device, non_blocking=True) for name, x in self.features.items()},
-            lengths=self.lengths.to(device),
+            lengths=self.lengths,
             target=None if self.target is None else self.target.to(device),
             sample_ids=self.sample_ids,
         )

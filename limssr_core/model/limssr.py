@@ -103,27 +103,46 @@ class LimssrModel(nn.Module):
         return torch.where(is_new.unsqueeze(-1), new.to(text.dtype), text)
 
     def build_inputs(self, batch: LimssrBatch) -> tuple[Tensor, Tensor, list[SequenceLayout]]:
-        """inputs_embeds [B, L, D], attention_mask [B, L] and each sample's layout (right-padded)."""
-        lengths = batch.lengths.cpu()
+        """inputs_embeds [B, L, D], attention_mask [B, L] and each sample's layout (right-padded).
+
+        All index bookkeeping (layouts, which segments are valid, where they go) is done on the CPU from the batch's
+        lengths and sent to the device in one go, so building the sequence never waits on the GPU.
+        """
+        lengths = batch.lengths.cpu()  # [B, M]; already on the CPU (LimssrBatch.to keeps it there)
         mask = lengths > 0
         pairs = [self.layout(tuple(bool(v) for v in mask[i]), tuple(int(v) for v in lengths[i]))
                  for i in range(len(batch))]
         layouts = [layout for layout, _ in pairs]
-        device = batch.lengths.device
-        ids = nn.utils.rnn.pad_sequence([t for _, t in pairs], batch_first=True, padding_value=0).to(device)
-        seq_lengths = torch.tensor([len(layout) for layout in layouts], device=device)
-        attention_mask = (torch.arange(ids.shape[1], device=device)[None, :] < seq_lengths[:, None]).long()
-        embeds = self.embed_ids(ids)
+        device = batch.features[self.config.modality_names[0]].device
+        ids = nn.utils.rnn.pad_sequence([t for _, t in pairs], batch_first=True, padding_value=0)  # [B, L]
+        seq_lengths = torch.tensor([len(layout) for layout in layouts])
+        attention_mask = (torch.arange(ids.shape[1])[None, :] < seq_lengths[:, None]).long()
+        # for each modality: (sample, step) of every valid segment and its position in the sequence
+        scatter = []
         for j, modality in enumerate(self.config.modalities):
-            n = batch.lengths[:, j]
+            n = lengths[:, j]
             if not bool((n > 0).any()):
                 continue
-            valid = torch.arange(modality.length, device=device)[None, :] < n[:, None]  # [B, T_m]
-            rows, steps = valid.nonzero(as_tuple=True)
-            starts = torch.tensor([layout.blocks[modality.name][0] for layout in layouts], device=device)
-            projected = self.projectors[modality.name](batch.features[modality.name][rows, steps])  # [N, D]
-            embeds = embeds.index_put((rows, starts[rows] + steps), projected.to(embeds.dtype))
+            valid = torch.arange(modality.length)[None, :] < n[:, None]  # [B, T_m]
+            rows, steps = valid.nonzero(as_tuple=True)  # [N], [N]
+            starts = torch.tensor([layout.blocks[modality.name][0] for layout in layouts])  # [B]
+            scatter.append((modality.name, rows, steps, starts[rows] + steps))
+        ids, attention_mask = ids.to(device, non_blocking=True), attention_mask.to(device, non_blocking=True)
+        embeds = self.embed_ids(ids)  # [B, L, D]
+        for name, rows, steps, positions in scatter:
+            rows, steps, positions = (t.to(device, non_blocking=True) for t in (rows, steps, positions))
+            projected = self.projectors[name](batch.features[name][rows, steps])  # [N, D]
+            embeds = embeds.index_put((rows, positions), projected.to(embeds.dtype))
         return embeds, attention_mask, layouts
+
+    def block_pooling(self, layouts: list[SequenceLayout], seq_len: int) -> Tensor:
+        """[B, M, L] averaging weights of each modality's block (its features or its placeholder tokens)."""
+        pool = torch.zeros(len(layouts), len(self.config.modalities), seq_len)
+        for i, layout in enumerate(layouts):
+            for j, name in enumerate(self.config.modality_names):
+                start, end = layout.blocks[name]
+                pool[i, j, start:end] = 1.0 / (end - start)
+        return pool
 
     # ----------------------------------------------------------------------------------------------------------
     # forward
@@ -134,18 +153,14 @@ class LimssrModel(nn.Module):
         hidden = hidden.float()  # [B, L, D]; heads run in fp32
 
         b, device = len(batch), hidden.device
-        fusion_index = torch.tensor([layout.fusion_positions for layout in layouts], device=device)  # [B, K]
-        fusion_states = hidden[torch.arange(b, device=device)[:, None], fusion_index]  # [B, K, D]
+        fusion_index = torch.tensor([layout.fusion_positions for layout in layouts])  # [B, K]
+        fusion_states = hidden[torch.arange(b)[:, None].to(device), fusion_index.to(device)]  # [B, K, D]
         z_main = self.fusion_pool(fusion_states)  # [B, D]
 
-        pool = torch.zeros(b, len(self.config.modalities), hidden.shape[1], device=device)  # [B, M, L]
-        for i, layout in enumerate(layouts):
-            for j, name in enumerate(self.config.modality_names):
-                start, end = layout.blocks[name]
-                pool[i, j, start:end] = 1.0 / (end - start)
+        pool = self.block_pooling(layouts, hidden.shape[1]).to(device, non_blocking=True)  # [B, M, L]
         pooled = torch.bmm(pool, hidden)  # [B, M, D]
 
-        mask = batch.mask.to(device)
+        mask = batch.mask.to(device, non_blocking=True)
         y_main = self.main_path(z_main, mask)
         y_aux, gate, confidence = self.aux_path(pooled, mask)
         w = torch.sigmoid(self.path_weight_logit)
