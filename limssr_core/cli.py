@@ -176,11 +176,14 @@ def _media_commands() -> list[tuple]:
     """Commands that turn media into features (limssr_core.features, limssr_core.synth)."""
     from limssr_core.features.batch import add_extract_arguments, run_extract
     from limssr_core.synth import add_synth_routines_arguments, run_synth_routines
+    from limssr_core.synth.diagnose import add_synth_diagnose_arguments, run_synth_diagnose
 
     return [
         ("synth-routines", "generate synthetic routine videos with music, commentary and scores",
          add_synth_routines_arguments, run_synth_routines),
         ("extract", "extract features from routine videos into a dataset", add_extract_arguments, run_extract),
+        ("synth-diagnose", "which components of the synthetic score a checkpoint follows and which it misses",
+         add_synth_diagnose_arguments, run_synth_diagnose),
     ]
 
 

@@ -38,3 +38,22 @@ def test_extract_then_predict_a_fresh_routine_with_the_demo_checkpoint(tmp_path,
     assert 0 <= result["score"] <= 100
     assert result["used_modalities"] == ["video", "flow", "audio", "commentary"]
     assert set(result["weights"]["modality_gate"]) == {"video", "flow", "audio", "commentary"}
+
+
+def test_synth_diagnose_with_the_demo_checkpoint(tmp_path, capsys):
+    routines = tmp_path / "routines"
+    generate_routines(routines, 4, seed=321, min_seconds=20, max_seconds=20, progress=False)
+    dataset = tmp_path / "features"
+    assert main(["extract", str(routines), "--out", str(dataset), "--labels", str(routines / "labels.csv"),
+                 "--score-range", "0:100", "--no-progress"]) == 0
+    capsys.readouterr()
+    report = tmp_path / "report.json"
+    assert main(["synth-diagnose", "--checkpoint", str(DEMO), "--data", str(dataset), "--routines", str(routines),
+                 "--split", "all", "--modalities", "video,audio", "--json", str(report), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "modalities: video + audio; split: all" in out and "| timing |" in out
+    data = json.loads(report.read_text())
+    assert data["n"] == 4 and [r["component"] for r in data["rows"]] == [
+        "difficulty", "smoothness", "timing", "performance", "falls"]
+    assert main(["synth-diagnose", "--checkpoint", str(DEMO), "--data", str(dataset), "--routines", str(routines),
+                 "--split", "all", "--modalities", "pose"]) == 2

@@ -1,0 +1,117 @@
+"""Which parts of the synthetic score a model follows, and which it misses (`python -m limssr_core synth-diagnose`).
+
+The synthetic score is a documented sum of five components (docs/synthetic_routines.md). Given a model's predictions
+for routines whose plans are known, this reports for every component c, in points of the score:
+
+    follows  corr(prediction, c)   how much the prediction moves with it
+    share    corr(score, c)        how much the true score moves with it (what a perfect model would show)
+    missed   corr(score - prediction, c)   how much of the error it explains
+
+A component the model cannot see has `follows` near 0 and a large `missed` (e.g. timing, which needs the video's
+motion and the audio's beat aligned within a fraction of a beat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from limssr_core.errors import LimssrError
+from limssr_core.synth.routines import FALL_PENALTY, WEIGHTS, RoutinePlan, score_components
+
+COMPONENTS = (*WEIGHTS, "falls")
+
+
+@dataclass
+class FactorRow:
+    component: str
+    follows: float
+    share: float
+    missed: float
+
+
+@dataclass
+class FactorReport:
+    n: int
+    spearman: float
+    rows: list[FactorRow]
+
+    def to_markdown(self) -> str:
+        lines = [f"{self.n} routines, Spearman rho of the predictions {self.spearman:.3f}", "",
+                 "| component | follows corr(pred, c) | share corr(score, c) | missed corr(score - pred, c) |",
+                 "|---|---:|---:|---:|"]
+        lines += [f"| {r.component} | {r.follows:+.2f} | {r.share:+.2f} | {r.missed:+.2f} |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    if a.std() < 1e-12 or b.std() < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def factor_report(predictions: dict[str, float], plans: list[RoutinePlan]) -> FactorReport:
+    """Correlate predictions (sample id -> score) with each plan's components, in points of the score."""
+    from scipy.stats import spearmanr
+
+    by_id = {plan.sample_id: plan for plan in plans}
+    ids = [sid for sid in predictions if sid in by_id]
+    if len(ids) < 3:
+        raise LimssrError(f"need at least 3 predicted routines with a plan, got {len(ids)}")
+    pred = np.array([predictions[sid] for sid in ids], dtype=np.float64)
+    true = np.array([by_id[sid].score for sid in ids], dtype=np.float64)
+    points = {name: WEIGHTS.get(name, -FALL_PENALTY) for name in COMPONENTS}
+    components = [score_components(by_id[sid]) for sid in ids]
+    rows = []
+    for name in COMPONENTS:
+        c = np.array([comp[name] * points[name] for comp in components])
+        rows.append(FactorRow(name, _corr(pred, c), _corr(true, c), _corr(true - pred, c)))
+    return FactorReport(len(ids), float(spearmanr(pred, true)[0]), rows)
+
+
+def add_synth_diagnose_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--data", required=True, help="the extracted dataset of the routines")
+    parser.add_argument("--routines", required=True, help="the synth-routines folder (its routines.json)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    parser.add_argument("--modalities", help="comma-separated subset to score with (default: all of them)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", help="also write the report here")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run_synth_diagnose(args: argparse.Namespace) -> int:
+    from limssr_core.checkpoint import load_checkpoint
+    from limssr_core.data.dataset import load_dataset
+    from limssr_core.evaluation.evaluate import predict, subset_masks
+    from limssr_core.synth.generate import read_plans
+
+    plans = read_plans(args.routines)
+    splits = ("train", "val", "test") if args.split == "all" else (args.split,)
+    dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
+    device = None if args.device == "auto" else args.device
+    model = load_checkpoint(args.checkpoint, device=device or ("cuda" if _cuda() else "cpu"))
+    names = model.config.modality_names
+    subset = tuple(args.modalities.split(",")) if args.modalities else tuple(names)
+    unknown = sorted(set(subset) - set(names))
+    if unknown:
+        raise LimssrError(f"--modalities {unknown}: not modalities of this checkpoint ({names})")
+    subset = tuple(n for n in names if n in subset)
+    kept, masks = subset_masks(dataset.samples, names, subset)
+    scores = predict(model, kept, masks, batch_size=16)
+    report = factor_report({s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores)}, plans)
+    print(f"modalities: {' + '.join(subset)}; split: {args.split}")
+    print(report.to_markdown())
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return 0
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
