@@ -30,7 +30,7 @@ def test_output_carries_every_weight_with_the_right_shapes(model, tiny_config):
     observed = torch.tensor(masks)
     assert torch.all(out.confidence[observed] == 1.0)
     assert torch.all((out.confidence[~observed] > 0) & (out.confidence[~observed] < 1))
-    assert abs(float(out.path_weight) - 0.7) < 1e-6
+    assert abs(float(out.path_weight.detach()) - 0.7) < 1e-6
     torch.testing.assert_close(out.y, out.path_weight * out.y_main + (1 - out.path_weight) * out.y_aux)
     assert set(out.spans[1]) == {"video", "audio", "text"}
     assert out.loss is not None and torch.isfinite(out.loss)
