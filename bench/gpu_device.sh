@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU benchmark as one prepared script for the `device` tool (finishes well under 5 minutes on an H100/H200):
-#   run(command="bash bench/gpu_device.sh", timeout_s=420)
+# The GPU benchmark as one prepared script for the `device` tool (at most about 9 minutes: each stage has its own timeout):
+#   run(command="bash bench/gpu_device.sh", timeout_s=570)
 # Uses the machine's own python3 (PyTorch, transformers, peft, accelerate are installed there).
 # First run (2026-11-27, H200): eager 150.7 ms per training step, 5.96 GiB, 39.8 ms batch-1 inference; the compile
 # run did not finish compiling within 150 s, so it now gets 300 s (reduce-overhead runs only if time is left).
