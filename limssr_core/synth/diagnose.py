@@ -103,7 +103,7 @@ def run_synth_diagnose(args: argparse.Namespace) -> int:
     subset = tuple(n for n in names if n in subset)
     kept, masks = subset_masks(dataset.samples, names, subset)
     scores = predict(model, kept, masks, batch_size=16)
-    report = factor_report({s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores)}, plans)
+    report = factor_report({s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores, strict=True)}, plans)
     print(f"modalities: {' + '.join(subset)}; split: {args.split}")
     print(report.to_markdown())
     if args.json:
