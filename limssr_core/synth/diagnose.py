@@ -86,6 +86,7 @@ def add_synth_diagnose_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_synth_diagnose(args: argparse.Namespace) -> int:
     from limssr_core.checkpoint import load_checkpoint
+    from limssr_core.cli import _device
     from limssr_core.data.dataset import load_dataset
     from limssr_core.evaluation.evaluate import predict, subset_masks
     from limssr_core.synth.generate import read_plans
@@ -93,8 +94,7 @@ def run_synth_diagnose(args: argparse.Namespace) -> int:
     plans = read_plans(args.routines)
     splits = ("train", "val", "test") if args.split == "all" else (args.split,)
     dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
-    device = None if args.device == "auto" else args.device
-    model = load_checkpoint(args.checkpoint, device=device or ("cuda" if _cuda() else "cpu"))
+    model = load_checkpoint(args.checkpoint, device=_device(args.device))
     names = model.config.modality_names
     subset = tuple(args.modalities.split(",")) if args.modalities else tuple(names)
     unknown = sorted(set(subset) - set(names))
@@ -109,9 +109,3 @@ def run_synth_diagnose(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(report), indent=2) + "\n")
     return 0
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
