@@ -64,6 +64,8 @@ def main() -> int:
     parser.add_argument("--backbone", default="smollm2-135m")
     parser.add_argument("--length", default=LENGTH)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--precision", default="auto", choices=("auto", "no", "bf16"),
+                        help="auto: bf16 on GPU, fp32 on CPU; bf16 on a CPU with AMX is about 1.4x faster")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--reevaluate", action="store_true",
                         help="only re-evaluate the export at --out on the test split of --features, on this machine "
@@ -98,7 +100,7 @@ def main() -> int:
         data=str(features), out=str(run), backbone=args.backbone, epochs=args.epochs, lr=args.lr,
         weight_decay=args.weight_decay, dropout=args.dropout, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
         batch_size=args.batch_size, length=args.length, train_missing="fixed:0.3", seed=args.seed,
-        warmup_epochs=1, device=args.device, resume=run.exists(), no_progress=args.no_progress))
+        warmup_epochs=1, device=args.device, precision=args.precision, resume=run.exists(), no_progress=args.no_progress))
     # the whole training, resumed parts included: every epoch's seconds from metrics.csv
     timings["train (all epochs)"] = sum(row["seconds"] for row in result.history)
 
@@ -112,7 +114,8 @@ def main() -> int:
     minutes = {k: round(v / 60, 1) for k, v in timings.items()}  # stages skipped as already done are not listed
     recipe = (f"--n {args.n} --seed {args.seed} --epochs {args.epochs} --lr {args.lr} --weight-decay "
               f"{args.weight_decay} --dropout {args.dropout} --lora-r {args.lora_r} --batch-size {args.batch_size}")
-    for flag, value, default in (("--backbone", args.backbone, "smollm2-135m"), ("--length", args.length, LENGTH)):
+    for flag, value, default in (("--backbone", args.backbone, "smollm2-135m"), ("--length", args.length, LENGTH),
+                                 ("--precision", args.precision, "auto")):
         recipe += f" {flag} {value}" if value != default else ""
     is_default = args.seed == 0 and args.backbone == "smollm2-135m" and args.length == LENGTH and all(
         getattr(args, key) == value for key, value in RECIPE.items())

@@ -42,6 +42,7 @@ class TrainOptions:
     val_fraction: float | None = None
     device: str = "auto"
     compile: bool = False
+    precision: str | None = None  # auto (bf16 on GPU, fp32 on CPU) | no | bf16
     resume: bool = False
     no_progress: bool = False
 
@@ -81,6 +82,7 @@ def build_config(options: TrainOptions, dataset: FeatureDataset) -> LimssrConfig
         "select_metric": options.select_metric,
         "val_fraction": options.val_fraction,
         "compile": options.compile,
+        "mixed_precision": options.precision,
     }
     for key, value in overrides.items():
         if value is not None:

@@ -94,11 +94,24 @@ def resumable_state(model: LimssrModel) -> dict:
             if not k.startswith("backbone.") or "lora_" in k}
 
 
+def make_accelerator(cuda: bool, precision: str):
+    """An Accelerator with this precision, even after one with another precision in this process.
+
+    accelerate keeps one process-wide state and refuses a second precision; a single (non-distributed) process may
+    train several models in turn (tests, notebooks), so its stale precision is dropped rather than reused.
+    """
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, DistributedType
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != precision and state.get("distributed_type") == DistributedType.NO:
+        AcceleratorState._reset_state()
+    return Accelerator(cpu=not cuda, mixed_precision=precision)
+
+
 class Trainer:
     def __init__(self, config: LimssrConfig, dataset: FeatureDataset, run_dir: str | Path, *,
                  backbone: Backbone | None = None, progress: bool = True, device: str | None = None):
-        from accelerate import Accelerator
-
         self.config, self.dataset, self.run_dir, self.progress = config, dataset, Path(run_dir), progress
         training = config.training
         self.mode = MissingnessMode.parse(training.train_missing)
@@ -113,7 +126,7 @@ class Trainer:
         cuda = torch.cuda.is_available() and device != "cpu"
         if precision == "auto":
             precision = "bf16" if cuda else "no"
-        self.accelerator = Accelerator(cpu=not cuda, mixed_precision=precision)
+        self.accelerator = make_accelerator(cuda, precision)
         torch.manual_seed(training.seed)
         self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
         if training.compile:
@@ -221,7 +234,8 @@ class Trainer:
         while self.epoch < training.epochs:
             started = time.time()
             losses = self.train_epoch()
-            summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
+            with self.accelerator.autocast():  # validate in the precision the model trains in
+                summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
             selection = selection_score(summary, training.select_metric)
             improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
             if improved:

@@ -99,3 +99,25 @@ def test_unknown_preset_is_a_clear_error(synth_dataset, tmp_path):
     assert [m.length for m in config.modalities] == [32, 32, 3]
     with pytest.raises(LimssrError, match="lidar=3"):
         build_config(options(synth_dataset, tmp_path, length="lidar=3"), dataset)
+
+
+def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp_path, make_backbone, monkeypatch):
+    import torch
+
+    from limssr_core.training import trainer as trainer_module
+
+    seen = []
+    original = trainer_module.evaluate_model
+
+    def recording_evaluate(*args, **kwargs):
+        seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate_model", recording_evaluate)
+    trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=1, precision="bf16")
+    assert trainer.config.training.mixed_precision == "bf16"
+    result = trainer.fit()
+    assert seen == [(True, torch.bfloat16)]
+    assert result.history[0]["train_loss"] == result.history[0]["train_loss"]  # finite, not NaN
+    plain = make_trainer(synth_dataset, tmp_path / "plain", make_backbone(), epochs=1)
+    assert plain.accelerator.mixed_precision == "no"
