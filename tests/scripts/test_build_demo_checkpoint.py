@@ -21,10 +21,11 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
                "--lora-r", "4", "--weight-decay", "0.001", "--batch-size", "8", "--device", "cpu", "--no-progress")
     card = (export / "MODEL_CARD.md").read_text()
     assert "not a judging model" in card
-    assert "--epochs 2 --lr 0.0003 --weight-decay 0.001 --dropout 0.2 --lora-r 4 --batch-size 8 --backbone tiny-random --length 4" in card
+    assert "--epochs 2 --lr 0.0003 --weight-decay 0.001 --dropout 0.2 --lora-r 4 --batch-size 8 --backbone tiny-random --length 4 --precision bf16" in card
     assert "make demo-checkpoint" not in card  # not the default recipe
     config = json.loads((export / "limssr_config.json").read_text())
     assert config["lora_r"] == 4 and config["projector_dropout"] == 0.2
+    assert config["training"]["mixed_precision"] == "bf16"  # the recipe's precision, on CPU too
     shipped = json.loads((export / "test_evaluation.json").read_text())
     assert shipped["subsets"][-1]["n"] > 0
 
