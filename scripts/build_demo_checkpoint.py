@@ -102,7 +102,8 @@ def main() -> int:
         data=str(features), out=str(run), backbone=args.backbone, epochs=args.epochs, lr=args.lr,
         weight_decay=args.weight_decay, dropout=args.dropout, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
         batch_size=args.batch_size, length=args.length, train_missing="fixed:0.3", seed=args.seed,
-        warmup_epochs=1, device=args.device, precision=args.precision, resume=run.exists(), no_progress=args.no_progress))
+        warmup_epochs=1, device=args.device, precision=args.precision, resume=run.exists(),
+        no_progress=args.no_progress))
     # the whole training, resumed parts included: every epoch's seconds from metrics.csv
     timings["train (all epochs)"] = sum(row["seconds"] for row in result.history)
 
