@@ -42,7 +42,7 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile the LLM body")
     p.add_argument("--precision", choices=("auto", "no", "bf16"), help="autocast for training and validation: "
-                   "auto (default) = bf16 on GPU, fp32 on CPU; bf16 on a CPU with AMX trains about 1.3x faster")
+                   "auto (default) = bf16 on GPU, fp32 on CPU; bf16 on a CPU with AMX trains faster")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--no-progress", action="store_true")
