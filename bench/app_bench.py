@@ -37,8 +37,8 @@ def bench_checkpoint(cache: Path) -> Path:
     folder = cache / "app_bench_checkpoint"
     if (folder / "limssr_config.json").is_file():
         return folder
-    from limssr_core.backbone import SMOLLM2, load_backbone
-    from limssr_core.checkpoint import save_checkpoint
+    from limssr_core.model.backbone import SMOLLM2, load_backbone
+    from limssr_core.model.checkpoint import save_checkpoint
     from limssr_core.config import LimssrConfig, ModalityConfig
     from limssr_core.features import default_modalities
     from limssr_core.model.limssr import LimssrModel

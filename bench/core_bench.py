@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.backbone import Backbone, load_backbone, weight_fingerprint  # noqa: E402
+from limssr_core.model.backbone import Backbone, load_backbone, weight_fingerprint  # noqa: E402
 from limssr_core.config import LimssrConfig, ModalityConfig  # noqa: E402
-from limssr_core.data.batch import Sample, collate  # noqa: E402
+from limssr_core.data.collate import Sample, collate  # noqa: E402
 from limssr_core.model.limssr import LimssrModel  # noqa: E402
 
 QWEN25_05B = dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,

@@ -92,7 +92,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from limssr_core.checkpoint import check_compatible, load_checkpoint, read_config
+    from limssr_core.model.checkpoint import check_compatible, load_checkpoint, read_config
     from limssr_core.data.dataset import load_dataset
     from limssr_core.data.generic import load_spec
     from limssr_core.evaluation.evaluate import evaluate_model, write_predictions_csv
@@ -129,7 +129,7 @@ def sample_files(paths: list[str], modalities: list[str]) -> dict[str, Path]:
 
 def run_predict(args: argparse.Namespace) -> int:
     from limssr_core.data.dataset import sample_from_files, sample_from_folder
-    from limssr_core.inference.predict import Scorer
+    from limssr_core.inference.scorer import Scorer
 
     scorer = Scorer(args.checkpoint, device=_device(args.device))
     dims = {m.name: m.dim for m in scorer.config.modalities}
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _media_commands() -> list[tuple]:
     """Commands that turn media into features (limssr_core.features, limssr_core.synth)."""
-    from limssr_core.features.batch import add_extract_arguments, run_extract
+    from limssr_core.features.dataset_builder import add_extract_arguments, run_extract
     from limssr_core.synth import add_synth_routines_arguments, run_synth_routines
     from limssr_core.synth.diagnose import add_synth_diagnose_arguments, run_synth_diagnose
 

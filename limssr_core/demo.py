@@ -23,7 +23,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from limssr_core.data.dataset import load_dataset
-    from limssr_core.inference.predict import Scorer
+    from limssr_core.inference.scorer import Scorer
     from limssr_core.training.run import TrainOptions, train_from_options
 
     out = Path(args.out)

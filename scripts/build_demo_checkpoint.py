@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.checkpoint import CARD_NAME, load_checkpoint, save_checkpoint  # noqa: E402
+from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
 from limssr_core.training.run import TrainOptions, train_from_options  # noqa: E402
 

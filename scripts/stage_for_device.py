@@ -62,7 +62,7 @@ def write_pieces(files: dict[str, Path], folders: list[list[tuple[str, int, int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from limssr_core.backbone import SMOLLM2_GGUF, _package_dir, smollm2_folder
+    from limssr_core.model.backbone import SMOLLM2_GGUF, _package_dir, smollm2_folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", required=True, help="an extracted dataset (dataset.json, labels.csv, features/)")

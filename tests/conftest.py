@@ -10,9 +10,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network (s
 import numpy as np
 import pytest
 
-from limssr_core.backbone import TINY_RANDOM, Backbone, load_backbone
+from limssr_core.model.backbone import TINY_RANDOM, Backbone, load_backbone
 from limssr_core.config import LimssrConfig, ModalityConfig
-from limssr_core.data.batch import Sample
+from limssr_core.data.collate import Sample
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from limssr_core.data.batch import Sample
+from limssr_core.data.collate import Sample
 from limssr_core.data.generic import DatasetSpec, feature_path, load_features, load_spec, read_labels
 from limssr_core.errors import DataError
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from limssr_core.data.batch import Sample, collate
+from limssr_core.data.collate import Sample, collate
 from limssr_core.evaluation.metrics import all_modality_subsets, fisher_z_mean, mse_in_units, spearman, summarise
 from limssr_core.model.limssr import LimssrModel, LimssrOutput
 

@@ -4,7 +4,7 @@ Heavy libraries (torch, decord, librosa, sentence-transformers) are imported laz
 them; models are loaded once per process and cached (thread-safe).
 """
 
-from limssr_core.features.batch import add_extract_arguments, extract_dataset, run_extract
+from limssr_core.features.dataset_builder import add_extract_arguments, extract_dataset, run_extract
 from limssr_core.features.extract import extract_sample
 from limssr_core.features.media import MediaError
 from limssr_core.features.registry import (

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from limssr_core.backbone import Backbone, add_lora, resolve_lora_targets
+from limssr_core.model.backbone import Backbone, add_lora, resolve_lora_targets
 from limssr_core.config import LimssrConfig
-from limssr_core.data.batch import LimssrBatch
+from limssr_core.data.collate import LimssrBatch
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
 from limssr_core.model.losses import limssr_loss
 from limssr_core.model.projector import ModalityProjector
-from limssr_core.prompt import SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
+from limssr_core.model.prompt import SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
 
 
 @dataclass

@@ -85,7 +85,7 @@ def add_synth_diagnose_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_synth_diagnose(args: argparse.Namespace) -> int:
-    from limssr_core.checkpoint import load_checkpoint
+    from limssr_core.model.checkpoint import load_checkpoint
     from limssr_core.cli import _device
     from limssr_core.data.dataset import load_dataset
     from limssr_core.evaluation.evaluate import predict, subset_masks

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from limssr_core.data.batch import Sample
+from limssr_core.data.collate import Sample
 from limssr_core.errors import LimssrError
 
 

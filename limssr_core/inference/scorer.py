@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from limssr_core.checkpoint import load_checkpoint, read_config
-from limssr_core.data.batch import Sample
+from limssr_core.model.checkpoint import load_checkpoint, read_config
+from limssr_core.data.collate import Sample
 from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.evaluate import output_weights, run_batches

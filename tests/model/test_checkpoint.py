@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from limssr_core.checkpoint import CONFIG_NAME, WEIGHTS_NAME, check_compatible, load_checkpoint, save_checkpoint
-from limssr_core.data.batch import collate
+from limssr_core.model.checkpoint import CONFIG_NAME, WEIGHTS_NAME, check_compatible, load_checkpoint, save_checkpoint
+from limssr_core.data.collate import collate
 from limssr_core.data.generic import DatasetSpec, ModalityInfo
 from limssr_core.errors import CheckpointMismatchError, LimssrError
 from limssr_core.model.limssr import LimssrModel

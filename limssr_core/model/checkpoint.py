@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from limssr_core.backbone import Backbone, check_identity, load_backbone
+from limssr_core.model.backbone import Backbone, check_identity, load_backbone
 from limssr_core.config import LimssrConfig
 from limssr_core.data.generic import DatasetSpec
 from limssr_core.errors import CheckpointMismatchError, LimssrError

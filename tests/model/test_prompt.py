@@ -2,7 +2,7 @@ import pytest
 
 from limssr_core.config import DEFAULT_PROMPT_TEMPLATE
 from limssr_core.evaluation.metrics import all_modality_subsets
-from limssr_core.prompt import FEATURE_SLOT, SpecialVocab, build_layout, build_prompt, split_by_mask
+from limssr_core.model.prompt import FEATURE_SLOT, SpecialVocab, build_layout, build_prompt, split_by_mask
 
 NAMES = ["video", "flow", "audio"]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from limssr_core.checkpoint import save_checkpoint
+from limssr_core.model.checkpoint import save_checkpoint
 from limssr_core.errors import DataError, LimssrError
-from limssr_core.inference.predict import Scorer
+from limssr_core.inference.scorer import Scorer
 from limssr_core.model.limssr import LimssrModel
 
 
