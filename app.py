@@ -43,8 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="requests processed at once (env LIMSSR_CONCURRENCY; default 2)")
     p.add_argument("--queue-size", type=int, default=int(_env("LIMSSR_QUEUE_SIZE", 16)),
                    help="waiting requests beyond which new ones are refused (env LIMSSR_QUEUE_SIZE; default 16)")
-    p.add_argument("--threads", type=int, default=int(_env("LIMSSR_THREADS", 0)) or None,
-                   help="CPU threads for torch/OpenCV/decoding (env LIMSSR_THREADS; default: library defaults)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch/OpenCV/decoding (default: env LIMSSR_THREADS, else the cores this "
+                        "process may use; limssr_core/runtime.py)")
     p.add_argument("--feature-cache", type=int, default=int(_env("LIMSSR_FEATURE_CACHE", 8)),
                    help="extracted routines kept for instant re-scoring (0 = off; default 8)")
     p.add_argument("--checkpoint-dir", action="append", default=None,

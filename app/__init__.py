@@ -36,6 +36,9 @@ def create_app(settings: AppSettings, startup_problem: str | None = None):
     """(demo, state): the Blocks app and its shared state; preloads models in the background if asked."""
     from app.layout import build_demo
 
+    from limssr_core.runtime import apply_cpu_threads
+
+    apply_cpu_threads(settings.threads)  # the core's one thread rule
     state = AppState.create(settings)
     demo = build_demo(state, startup_problem)
     if settings.preload and startup_problem is None:

@@ -16,13 +16,8 @@ from typing import Callable
 from app.state import BUNDLED, AppState, LoadedCheckpoint, file_digest
 from limssr_core.config import LimssrConfig
 from limssr_core.errors import LimssrError
-
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
-                              ".m2ts", ".wmv", ".flv", ".3gp", ".ogv"})
-AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma"}) \
-    | VIDEO_EXTENSIONS
-COMMENTARY_EXTENSIONS = frozenset({".txt", ".srt"})
-EXTRACTABLE = ("video", "flow", "audio", "commentary", "speech")
+from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
+from limssr_core.features.registry import ModalityStatus
 
 ProgressFn = Callable[[float, str], None]
 
@@ -48,15 +43,8 @@ class ScoreRequest:
 
 
 @dataclass
-class ExtractionPlan:
-    config: object  # limssr_core.features.ExtractionConfig
-    modalities: tuple[str, ...]  # what extract_sample is asked for
-    unsupported: dict[str, str]  # checkpoint modality -> why the app cannot produce it
-
-
-@dataclass
 class ScoreResult:
-    payload: dict  # the JSON contract (README): score, score_name, range, modalities, weights, paths, ...
+    payload: dict  # the Prediction JSON (limssr_core.inference.scorer) plus checkpoint, warnings, timings_s
     headline: str  # "TES 64.3 on a 0-130 scale"
     panel: str  # markdown table of the modalities
     note: str  # "what this score means", from the model card
@@ -70,7 +58,7 @@ def _size_mb(path: Path) -> float:
     return path.stat().st_size / 1e6
 
 
-def check_upload(path: str | None, what: str, extensions: frozenset[str], max_mb: float) -> Path | None:
+def check_upload(path: str | None, what: str, extensions, max_mb: float) -> Path | None:
     """None stays None; otherwise the file must exist, be small enough and have a supported extension."""
     if path is None or str(path).strip() == "":
         return None
@@ -87,30 +75,13 @@ def check_upload(path: str | None, what: str, extensions: frozenset[str], max_mb
     return file
 
 
-def extraction_plan(config: LimssrConfig, state: AppState) -> ExtractionPlan:
-    """Which of the checkpoint's modalities the app can extract, with the checkpoint's own extractor versions."""
-    from limssr_core.features import EXTRACTORS, ExtractionConfig
+def extraction_plan(config: LimssrConfig, state: AppState):
+    """The core's extraction plan for this checkpoint, with the server's device, threads and duration limit."""
+    from limssr_core.features import ExtractionConfig, plan_extraction
 
-    flow_ids = {"flow-dis@1": "dis", "flow-farneback@1": "farneback"}
-    flow = next((m.extractor for m in config.modalities if m.name == "flow"), "flow-dis@1")
-    ext_config = ExtractionConfig(device=state.settings.device, num_threads=state.settings.threads,
-                                  max_duration_s=state.settings.max_minutes * 60,
-                                  flow_method=flow_ids.get(flow, "dis"))
-    ours = ext_config.extractor_ids()
-    ours["speech"] = "whisper-tiny-en@1"
-    wanted, unsupported = [], {}
-    for m in config.modalities:
-        if m.name not in EXTRACTABLE:
-            unsupported[m.name] = f"the app has no extractor for modality '{m.name}'"
-        elif m.extractor not in ("unknown", ours[m.name]):
-            unsupported[m.name] = (f"the checkpoint expects features from '{m.extractor}', the app extracts "
-                                   f"'{ours[m.name]}'")
-        elif EXTRACTORS[ours[m.name]].dim != m.dim:
-            unsupported[m.name] = (f"the checkpoint expects {m.dim}-d features, '{ours[m.name]}' gives "
-                                   f"{EXTRACTORS[ours[m.name]].dim}-d")
-        else:
-            wanted.append(m.name)
-    return ExtractionPlan(ext_config, tuple(wanted), unsupported)
+    settings = ExtractionConfig(device=state.settings.device, num_threads=state.settings.threads,
+                                max_duration_s=state.settings.max_minutes * 60)
+    return plan_extraction(config, settings)
 
 
 # ---------------------------------------------------------------- extraction and scoring
@@ -139,7 +110,7 @@ def extract(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, pr
     plan = extraction_plan(loaded.config, state)
     if not plan.modalities:
         raise LimssrError("no usable modality: the app cannot extract any modality this checkpoint knows ("
-                          + "; ".join(f"{k}: {v}" for k, v in plan.unsupported.items()) + ")")
+                          + "; ".join(f"{k}: {v.reason}" for k, v in plan.unsupported.items()) + ")")
     key = "|".join([file_digest(video), file_digest(audio), file_digest(commentary_file), text or "-",
                     str(bool(request.transcribe)), ",".join(plan.modalities), repr(plan.config)]
                    ) if state.features.capacity > 0 else ""
@@ -151,10 +122,10 @@ def extract(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, pr
                                   config=plan.config, modalities=plan.modalities,
                                   progress_callback=_stage_progress(progress))
         except MediaError as err:
-            message = str(err)
-            if "the limit is" in message:  # the library's hint names its CLI flag; name the app's setting
-                message = message.split(" (raise")[0] + " (server setting --max-minutes)"
-            raise MediaError(message) from None
+            if err.limit == "max_duration_s":  # name the app's own setting for that limit
+                raise MediaError(f"{err} (server setting --max-minutes)", limit=err.limit, value=err.value,
+                                 allowed=err.allowed) from None
+            raise
 
     sample, cached = state.features.get_or_compute(key, compute)
     extras = []
@@ -164,34 +135,30 @@ def extract(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, pr
     return sample, plan, cached, extras
 
 
-def _modality_table(config: LimssrConfig, status: dict, plan: ExtractionPlan, withheld: set[str]) -> dict:
+def _modality_status(config: LimssrConfig, extracted: dict[str, ModalityStatus], plan) -> dict[str, ModalityStatus]:
+    """Every checkpoint modality's status: the plan's `unsupported`, else what extraction found."""
     table = {}
     for m in config.modalities:
         if m.name in plan.unsupported:
-            present, reason = False, plan.unsupported[m.name]
-        elif m.name in status:
-            present, reason = bool(status[m.name].present), status[m.name].reason
+            table[m.name] = plan.unsupported[m.name]
         else:
-            present, reason = False, "not extracted"
-        table[m.name] = {"present": present, "reason": reason, "withheld": present and m.name in withheld}
+            table[m.name] = extracted.get(m.name, ModalityStatus.not_given("not extracted"))
     return table
 
 
 def score_routine(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
     """The /score endpoint's logic. Raises LimssrError for input the user must fix."""
-    return _score(request, state, progress)[0]
+    return _score(request, state, progress)
 
 
 def robustness(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
-    """Scores as `score_routine`, plus payload["robustness"]: the score under every non-empty subset of the
+    """Scores as `score_routine`, with payload["robustness"] filled in: the score under every non-empty subset of the
     present modalities (one batched pass; withholding does not apply to it)."""
-    result, loaded, features = _score(request, state, progress)
-    result.payload["robustness"] = loaded.scorer.robustness(features)
-    return result
+    return _score(request, state, progress, robustness=True)
 
 
-def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None):
-    """(ScoreResult, the loaded checkpoint, the present modalities' features)."""
+def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, robustness: bool = False
+           ) -> ScoreResult:
     progress = progress or (lambda fraction, desc: None)
     started = time.perf_counter()
     progress(0.0, "loading the model (first request only)")
@@ -199,54 +166,42 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None):
     sample, plan, cached, warnings = extract(request, loaded, state, progress)
     extracted = time.perf_counter()
     withheld = set(request.withhold or ())
-    modalities = _modality_table(loaded.config, sample.status, plan, withheld)
-    present = [name for name, row in modalities.items() if row["present"]]
+    status = _modality_status(loaded.config, sample.status, plan)
+    present = [name for name, st in status.items() if st.present]
     if not present:
         raise LimssrError("no usable modality in this input: " + "; ".join(
-            f"{name}: {row['reason']}" for name, row in modalities.items()))
+            f"{name}: {st.reason}" for name, st in status.items()))
     if all(name in withheld for name in present):
         raise LimssrError(f"no usable modality: every present modality ({', '.join(present)}) is withheld; "
                           "un-tick at least one")
     progress(0.92, "reasoning: LLM fusion and scoring")
     features = {name: sample.features[name] for name in present}
-    prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present))
+    prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present),
+                                     robustness=robustness)
     progress(1.0, "done")
-    warnings = list(sample.meta.get("warnings", [])) + warnings + _degraded(modalities)
-    payload = {
-        "score": prediction.score,
-        "score_name": prediction.score_name,
-        "range": list(prediction.score_range),
-        "modalities": modalities,
-        "weights": prediction.weights,
-        "paths": {"main": prediction.main_path_score, "aux": prediction.aux_path_score},
-        "used_modalities": prediction.used_modalities,
-        "withheld_modalities": prediction.withheld_modalities,
+    prediction.modality_status = {name: st.to_json() | {"withheld": st.present and name in withheld}
+                                  for name, st in status.items()}
+    warnings = list(sample.meta.get("warnings", [])) + warnings + [
+        f"{name} missing: {st.reason}" for name, st in status.items() if st.is_problem]
+    payload = prediction.to_json() | {
         "checkpoint": {"ref": loaded.ref, "backbone": loaded.config.backbone},
         "warnings": warnings,
         "timings_s": {"extraction": round(extracted - started, 3), "total": round(time.perf_counter() - started, 3),
                       "features_cached": cached},
     }
-    result = ScoreResult(payload, headline(payload), modality_panel(modalities),
-                         card_note(loaded.config, loaded.card), warnings)
-    return result, loaded, features
-
-
-def _degraded(modalities: dict) -> list[str]:
-    """Missing modalities whose reason points at the input (silent track, corrupt stream), not a user choice."""
-    benign = ("no commentary given", "not extracted", "the app has no extractor", "the checkpoint expects")
-    return [f"{name} missing: {row['reason']}" for name, row in modalities.items()
-            if not row["present"] and row["reason"] and not row["reason"].startswith(benign)]
+    return ScoreResult(payload, headline(payload), modality_panel(payload["modality_status"]),
+                       card_note(loaded.config, loaded.card), warnings)
 
 
 # ---------------------------------------------------------------- text for the page
 
 
 def headline(payload: dict) -> str:
-    lo, hi = payload["range"]
+    lo, hi = payload["score_range"]
     used = ", ".join(payload["used_modalities"])
     return (f"## {payload['score_name']} {payload['score']:.1f} on a {lo:g}-{hi:g} scale\n"
-            f"main path y_main = {payload['paths']['main']:.1f}, auxiliary path y_aux = "
-            f"{payload['paths']['aux']:.1f}; scored from: {used}")
+            f"main path y_main = {payload['main_path_score']:.1f}, auxiliary path y_aux = "
+            f"{payload['aux_path_score']:.1f}; scored from: {used}")
 
 
 def modality_panel(modalities: dict) -> str:
@@ -284,8 +239,8 @@ def checkpoint_overview(ref: str, state: AppState) -> dict:
     """For the selector: the checkpoint's modalities (not yet extracted), its card note and a one-line summary."""
     config, card = state.registry.config(ref)
     plan = extraction_plan(config, state)
-    modalities = {m.name: {"present": False, "withheld": False,
-                           "reason": plan.unsupported.get(m.name, "waiting for a routine")}
+    waiting = ModalityStatus.not_given("waiting for a routine")
+    modalities = {m.name: plan.unsupported.get(m.name, waiting).to_json() | {"withheld": False}
                   for m in config.modalities}
     lo, hi = config.score_range
     summary = (f"Checkpoint `{ref}`: predicts {config.score_name} on a {lo:g}-{hi:g} scale from "

@@ -15,6 +15,7 @@ import gradio as gr
 from app import handlers, plots
 from app.state import AppState, list_checkpoints
 from limssr_core.errors import LimssrError
+from limssr_core.features.formats import COMMENTARY_EXTENSIONS
 
 log = logging.getLogger("limssr.app")
 T = TypeVar("T")
@@ -112,7 +113,7 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                     commentary_text = gr.Textbox(label="Commentary text", lines=4,
                                                  placeholder="One sentence per line, or timed lines like "
                                                              "'01:05 Clean triple lutz.'")
-                    commentary_file = gr.File(label="... or a .txt / .srt file", file_types=[".txt", ".srt"],
+                    commentary_file = gr.File(label="... or a .txt / .srt file", file_types=list(COMMENTARY_EXTENSIONS),
                                               type="filepath")
                     transcribe = gr.Checkbox(
                         label="Transcribe the audio (Whisper tiny.en) when no commentary is given",

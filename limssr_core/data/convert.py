@@ -21,10 +21,8 @@ convert files from a source you trust.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -263,44 +261,3 @@ def convert_benchmark(
         folders = {"video": video_dir, "audio": audio_dir, "flow": flow_dir}
         plan = _fs1000_plan(source, score, label_files, folders)
     return _run_plan(plan, Path(out_dir), progress)
-
-
-# --------------------------------------------------------------------------------------------- CLI
-
-
-def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python -m limssr_core convert`."""
-    parser.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="which benchmark release")
-    parser.add_argument("--source", required=True, help="folder holding the release's feature and label files")
-    parser.add_argument("--out", required=True, help="new (or empty) folder for the generic dataset")
-    score_help = "; ".join(f"{b}: {', '.join(s)}" for b, s in SCORE_TYPES.items())
-    parser.add_argument("--score", required=True, help=f"score type to convert ({score_help})")
-    parser.add_argument("--train-labels", default=None, help="training label file name (default per benchmark)")
-    parser.add_argument("--test-labels", default=None, help="test label file name (default per benchmark)")
-    parser.add_argument("--video-dir", default="video", help="FS1000 video feature folder (default: video)")
-    parser.add_argument("--audio-dir", default="audio", help="FS1000 audio feature folder (default: audio)")
-    parser.add_argument("--flow-dir", default="flow", help="FS1000 flow feature folder (default: flow)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def run_convert(args: argparse.Namespace) -> int:
-    """Run the conversion for parsed CLI arguments; prints a one-line summary or the error. Returns an exit code."""
-    try:
-        spec = convert_benchmark(
-            args.benchmark,
-            args.source,
-            args.out,
-            args.score,
-            progress=not args.no_progress,
-            train_labels=args.train_labels,
-            test_labels=args.test_labels,
-            video_dir=args.video_dir,
-            audio_dir=args.audio_dir,
-            flow_dir=args.flow_dir,
-        )
-    except LimssrError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    modalities = ", ".join(f"{m} ({info.dim}-d)" for m, info in spec.modalities.items())
-    print(f"wrote {spec.name} to {args.out}: score {spec.score_name} in [0, {spec.score_range[1]:g}]; {modalities}")
-    return 0

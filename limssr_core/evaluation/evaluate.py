@@ -7,53 +7,16 @@ Fisher-z average over the incomplete subsets with the full set reported separate
 
 from __future__ import annotations
 
-import contextlib
 import csv
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from limssr_core.data.collate import Sample, collate
+from limssr_core.data.collate import Sample
 from limssr_core.evaluation.metrics import all_modality_subsets, fisher_z_mean, mse_in_units, spearman, summarise
-from limssr_core.model.limssr import LimssrModel, LimssrOutput
-
-
-def inference_context(device: torch.device):
-    """inference_mode, plus bf16 autocast on GPU."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(torch.inference_mode())
-    if device.type == "cuda":
-        stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
-    return stack
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def run_batches(model: LimssrModel, samples: list[Sample], masks: list[tuple[bool, ...]], batch_size: int = 16):
-    """Yield (samples, output) for consecutive batches in eval mode."""
-    device = model_device(model)
-    specs = [(m.name, m.dim, m.length) for m in model.config.modalities]
-    was_training = model.training
-    model.eval()
-    try:
-        with inference_context(device):
-            for start in range(0, len(samples), batch_size):
-                chunk = samples[start:start + batch_size]
-                batch = collate(chunk, specs, masks[start:start + batch_size]).to(device)
-                yield chunk, model(batch, compute_loss=False)
-    finally:
-        model.train(was_training)
-
-
-def predict(model: LimssrModel, samples: list[Sample], masks: list[tuple[bool, ...]], batch_size: int = 16
-            ) -> np.ndarray:
-    """Normalised predictions y for samples under the given masks."""
-    preds = [out.y.float().cpu().numpy() for _, out in run_batches(model, samples, masks, batch_size)]
-    return np.concatenate(preds) if preds else np.zeros(0)
+from limssr_core.model.limssr import LimssrModel
+from limssr_core.model.runner import predict
 
 
 def subset_masks(samples: list[Sample], names: list[str], subset: tuple[str, ...]):
@@ -108,14 +71,3 @@ def selection_score(summary: dict, metric: str) -> float:
     if metric == "full":
         return float(summary["full"]["spearman"])
     return fisher_z_mean([s["spearman"] for s in summary["subsets"]])
-
-
-def output_weights(out: LimssrOutput, index: int, names: list[str]) -> dict:
-    """Every MDA weight for one sample of a batch output, as plain floats."""
-    return {
-        "path_weight_main": float(out.path_weight),
-        "path_weight_aux": 1.0 - float(out.path_weight),
-        "modality_gate": {n: float(v) for n, v in zip(names, out.modality_gate[index])},
-        "confidence": {n: float(v) for n, v in zip(names, out.confidence[index])},
-        "fusion_role_weights": [float(v) for v in out.role_weights],
-    }

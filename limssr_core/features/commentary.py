@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from limssr_core.features.registry import cached_model, package_dir
+from limssr_core.features.registry import cached_model
+from limssr_core.runtime import package_dir
 from limssr_core.features.segments import Segment, place_on_timeline
 
 TEXT_DIM = 384

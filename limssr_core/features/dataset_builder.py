@@ -1,6 +1,4 @@
-"""Many videos -> a generic feature dataset (DATA.md section 1), resumable, with a per-sample report.
-
-    python -m limssr_core extract INPUTS... --out DATASET [--labels scores.csv] [--commentary DIR]
+"""Many videos -> a generic feature dataset, resumable, with a per-sample report (`python -m limssr_core extract`).
 
 INPUTS are video files or folders (searched recursively). The sample id is the file stem (characters outside
 `[A-Za-z0-9._-]` become `_`). Commentary: `<stem>.srt` or `<stem>.txt` beside the video or in `--commentary DIR`.
@@ -13,7 +11,6 @@ file never stops the batch: its error lands in `extract_report.json` under "fail
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -34,11 +31,9 @@ from limssr_core.data.generic import (
     write_labels,
 )
 from limssr_core.errors import DataError, LimssrError
-from limssr_core.features.extract import KNOWN_MODALITIES, extract_sample, extractor_ids
+from limssr_core.features.extract import extract_sample
+from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
 from limssr_core.features.registry import DEFAULT_MODALITIES, EXTRACTORS, ExtractionConfig, check_extractor_ids
-
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                    ".wmv", ".flv", ".3gp"}
 STATUS_DIR = "extract_status"
 REPORT = "extract_report.json"
 
@@ -64,7 +59,7 @@ def sample_id_for(path: Path) -> str:
 
 def find_commentary(video: Path, commentary_dir: Path | None) -> Path | None:
     for folder in ([commentary_dir] if commentary_dir else []) + [video.parent]:
-        for ext in (".srt", ".txt"):
+        for ext in COMMENTARY_EXTENSIONS:
             candidate = folder / f"{video.stem}{ext}"
             if candidate.is_file():
                 return candidate
@@ -112,7 +107,7 @@ def extract_dataset(
     """Extract every video into a generic dataset at `out_dir`; returns (and writes) the report dict."""
     config = config or ExtractionConfig()
     out = Path(out_dir)
-    ids = extractor_ids(config, modalities)
+    ids = config.extractor_ids(modalities)
     spec_modalities = {m: ModalityInfo(dim=EXTRACTORS[e].dim, extractor=e) for m, e in ids.items()}
     if (out / "dataset.json").is_file():
         old = load_spec(out)
@@ -151,8 +146,9 @@ def extract_dataset(
         try:
             record = _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities, transcribe,
                                   spec_modalities)
-        except LimssrError as err:
-            failures.append({"sample_id": sid, "source": str(video), "error": str(err)})
+        except LimssrError as err:  # a MediaError names the limit that refused the file, if one did
+            failures.append({"sample_id": sid, "source": str(video), "error": str(err),
+                             "limit": getattr(err, "limit", None)})
             continue
         except Exception as err:  # one bad file never stops the batch
             failures.append({"sample_id": sid, "source": str(video), "error": f"{type(err).__name__}: {err}"})
@@ -194,7 +190,8 @@ def _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities,
     commentary = find_commentary(video, commentary_dir) if "commentary" in modalities else None
     audio = None
     if audio_dir:
-        audio = next((p for p in sorted(Path(audio_dir).glob(f"{video.stem}.*")) if p.is_file()), None)
+        audio = next((p for p in sorted(Path(audio_dir).glob(f"{video.stem}.*"))
+                      if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS), None)
     result = extract_sample(video, audio_path=audio, commentary_path=commentary, transcribe=transcribe,
                             config=config, modalities=modalities)
     for name in modalities:
@@ -206,70 +203,10 @@ def _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities,
     return {
         "source": str(video),
         "commentary": str(commentary) if commentary else None,
-        "status": {m: asdict(s) for m, s in result.status.items()},
+        "status": {m: s.to_json() for m, s in result.status.items()},
         "segments": {m: int(a.shape[0]) for m, a in result.features.items()},
         "extractors": result.meta["extractors"],
         "media": result.meta["media"],
         "warnings": result.meta["warnings"],
         "timings_s": result.meta["timings_s"],
     }
-
-
-def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    d = ExtractionConfig()
-    parser.add_argument("inputs", nargs="+", help="video files or folders searched for them")
-    parser.add_argument("--out", required=True, help="dataset folder to write (resumable)")
-    parser.add_argument("--labels", help="CSV sample_id,score[,split]; without it scores are left empty")
-    parser.add_argument("--commentary", help="folder with <stem>.txt / <stem>.srt commentary files")
-    parser.add_argument("--audio", help="folder with separate audio files <stem>.<ext> (replace the video's track)")
-    parser.add_argument("--modalities", default=",".join(DEFAULT_MODALITIES),
-                        help=f"comma-separated subset of {','.join(KNOWN_MODALITIES)} (default: %(default)s)")
-    parser.add_argument("--transcribe", action="store_true",
-                        help="transcribe commentary with Whisper tiny.en when none is given (optional packages)")
-    parser.add_argument("--score-name", default="score", help="name of the score (e.g. TES)")
-    parser.add_argument("--score-range", help="the score's scale LO:HI, e.g. 0:130 (default: the labels' span)")
-    parser.add_argument("--segment-frames", type=int, default=d.segment_frames)
-    parser.add_argument("--max-segments", type=int, default=d.max_segments, help="0 = no cap")
-    parser.add_argument("--segment-policy", choices=("pool", "crop"), default=d.segment_policy)
-    parser.add_argument("--max-duration", type=float, default=d.max_duration_s, help="seconds; longer files fail")
-    parser.add_argument("--frames-per-segment", type=int, default=d.frames_per_segment)
-    parser.add_argument("--flow", choices=("dis", "farneback"), default=d.flow_method)
-    parser.add_argument("--silence-rms", type=float, default=d.silence_rms)
-    parser.add_argument("--decoder", choices=("auto", "decord", "pyav"), default=d.decoder)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch/OpenCV/decoding")
-    parser.add_argument("--device", default=d.device)
-    parser.add_argument("--force", action="store_true", help="re-extract samples already done")
-    parser.add_argument("--no-progress", action="store_true")
-    return parser
-
-
-def parse_score_range(text: str | None) -> tuple[float, float] | None:
-    if not text:
-        return None
-    try:
-        lo, hi = (float(v) for v in text.split(":"))
-    except ValueError:
-        raise LimssrError(f"--score-range expects LO:HI like 0:130, got {text!r}") from None
-    if not hi > lo:
-        raise LimssrError(f"--score-range needs HI > LO, got {text!r}")
-    return lo, hi
-
-
-def run_extract(args: argparse.Namespace) -> int:
-    """CLI entry: 0 when every input was extracted, 1 when some failed (see extract_report.json)."""
-    modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
-    config = ExtractionConfig(
-        segment_frames=args.segment_frames, max_segments=args.max_segments or None,
-        segment_policy=args.segment_policy, max_duration_s=args.max_duration,
-        frames_per_segment=args.frames_per_segment, flow_method=args.flow, silence_rms=args.silence_rms,
-        decoder=args.decoder, num_threads=args.threads, device=args.device)
-    report = extract_dataset(args.inputs, args.out, labels_csv=args.labels, commentary_dir=args.commentary,
-                             audio_dir=args.audio, config=config, modalities=modalities, transcribe=args.transcribe,
-                             force=args.force, progress=not args.no_progress, score_name=args.score_name,
-                             score_range=parse_score_range(args.score_range))
-    counts = report["counts"]
-    print(f"extracted {counts['extracted']}, already done {counts['skipped_already_done']}, "
-          f"failed {counts['failed']} -> {Path(args.out) / REPORT}")
-    for failure in report["failures"]:
-        print(f"  FAILED {failure['source']}: {failure['error']}")
-    return 1 if report["failures"] else 0

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from limssr_core.errors import LimssrError
+from limssr_core.runtime import apply_cpu_threads
 from limssr_core.features import audio as audio_mod
 from limssr_core.features.commentary import commentary_features, cue_features, read_text_file
 from limssr_core.features.flow import FlowAccumulator
@@ -24,20 +25,13 @@ from limssr_core.features.registry import (
     EXTRACTORS,
     ExtractionConfig,
     ModalityStatus,
+    KNOWN_MODALITIES,
     SampleFeatures,
-    set_cpu_threads,
 )
 from limssr_core.features.segments import Segment, apply_cap, segment_bounds, time_windows
 from limssr_core.features.video import FrameEmbedder, sample_positions
 
-KNOWN_MODALITIES = ("video", "flow", "audio", "commentary", "speech")
 ProgressFn = Callable[[str, float], None]
-
-
-def extractor_ids(config: ExtractionConfig, modalities: Iterable[str]) -> dict[str, str]:
-    ids = config.extractor_ids()
-    ids["speech"] = "whisper-tiny-en@1"
-    return {name: ids[name] for name in modalities}
 
 
 def build_timeline(info: MediaInfo, config: ExtractionConfig, warnings: list[str]) -> tuple[list[Segment], float]:
@@ -74,7 +68,7 @@ def extract_sample(
     if unknown:
         raise LimssrError(f"unknown modality {unknown[0]!r}; known: {', '.join(KNOWN_MODALITIES)}")
     progress = progress_callback or (lambda stage, fraction: None)
-    set_cpu_threads(config.num_threads)
+    apply_cpu_threads(config.num_threads)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     status: dict[str, ModalityStatus] = {}
@@ -94,7 +88,7 @@ def extract_sample(
     if info.video is None:
         for name in ("video", "flow"):
             if name in modalities:
-                status[name] = ModalityStatus(False, f"no video stream in {video_path.name}")
+                status[name] = ModalityStatus.not_given(f"no video stream in {video_path.name}")
     elif want_video or want_flow:
         t0 = time.perf_counter()
         segments = _frames_pass(info, segments, config, want_video, want_flow, features, status, progress)
@@ -107,21 +101,22 @@ def extract_sample(
     if need_audio:
         t0 = time.perf_counter()
         progress("audio", 0.0)
-        samples, sr, reason = _load_audio(video_path, info, audio_path, config, warnings)
-        if reason is None and "audio" in modalities:
+        samples, sr, audio_status = _load_audio(video_path, info, audio_path, config, warnings)
+        if audio_status.present and "audio" in modalities:
             covered = audio_mod.covered_segments(segments, samples.size / sr, config.min_tail)
             if not covered:
-                reason = f"audio track too short ({samples.size / sr:.2f} s) to cover one segment"
+                audio_status = ModalityStatus.degraded(
+                    f"audio track too short ({samples.size / sr:.2f} s) to cover one segment")
             else:
                 features["audio"] = audio_mod.audio_features(samples, sr, covered, config)
         if "audio" in modalities:
-            status["audio"] = ModalityStatus(reason is None, reason or "")
-        if reason is None and ("speech" in modalities or transcribe):
+            status["audio"] = audio_status
+        if samples.size and ("speech" in modalities or transcribe):
             import librosa
 
             samples_16k = librosa.resample(samples, orig_sr=sr, target_sr=16000)
         if "speech" in modalities:
-            status["speech"] = _speech(samples_16k, reason, segments, config, features)
+            status["speech"] = _speech(samples_16k, audio_status, segments, config, features)
         timings["audio"] = time.perf_counter() - t0
         progress("audio", 1.0)
 
@@ -139,7 +134,7 @@ def extract_sample(
         features[name] = np.ascontiguousarray(apply_cap(features[name], config.max_segments, config.segment_policy),
                                               dtype=np.float32)
     timings["total"] = time.perf_counter() - started
-    ids = extractor_ids(config, modalities)
+    ids = config.extractor_ids(modalities)
     meta = {
         "source": str(video_path),
         "audio_source": str(audio_path) if audio_path else None,
@@ -196,19 +191,19 @@ def _frames_pass(info: MediaInfo, segments: list[Segment], config: ExtractionCon
     keep = len(segments)
     if embedder is not None:
         features["video"] = embedder.result()[:keep]
-        status["video"] = ModalityStatus(True, "")
+        status["video"] = ModalityStatus.ok()
     if flow is not None:
         if flow.num_frames < 2:
-            status["flow"] = ModalityStatus(False, f"too few frames for optical flow ({flow.num_frames}; needs 2)")
+            status["flow"] = ModalityStatus.degraded(f"too few frames for optical flow ({flow.num_frames}; needs 2)")
         else:
             features["flow"] = flow.result()[:keep]
-            status["flow"] = ModalityStatus(True, "")
+            status["flow"] = ModalityStatus.ok()
     return segments
 
 
 def _load_audio(video_path: Path, info: MediaInfo, audio_path, config: ExtractionConfig,
-                warnings: list[str]) -> tuple[np.ndarray, int, str | None]:
-    """(samples, rate, missing-reason or None)."""
+                warnings: list[str]) -> tuple[np.ndarray, int, ModalityStatus]:
+    """(samples, rate, status): samples are empty unless the status is ok."""
     sr = config.audio_sample_rate
     empty = np.zeros(0, np.float32)
     if audio_path is not None:
@@ -219,58 +214,74 @@ def _load_audio(video_path: Path, info: MediaInfo, audio_path, config: Extractio
     else:
         source, stream = video_path, info.audio
     if stream is None:
-        return empty, sr, f"no audio stream in {source.name}"
+        return empty, sr, ModalityStatus.not_given(f"no audio stream in {source.name}")
     samples, channels, audio_warnings = decode_audio(source, stream.index, sr)
     warnings.extend(audio_warnings)
     if channels > 2:
         warnings.append(f"{channels}-channel audio averaged to mono")
     if samples.size == 0:
-        return empty, sr, f"the audio stream of {source.name} could not be decoded"
+        return empty, sr, ModalityStatus.failed(f"the audio stream of {source.name} could not be decoded")
     rms = audio_mod.track_rms(samples)
     if rms < config.silence_rms:
-        return empty, sr, f"audio silent (RMS {rms:.2e} below the threshold {config.silence_rms:.0e})"
-    return samples, sr, None
+        return empty, sr, ModalityStatus.degraded(f"audio silent (RMS {rms:.2e} below the threshold "
+                                                  f"{config.silence_rms:.0e})")
+    return samples, sr, ModalityStatus.ok()
 
 
-def _speech(samples_16k, reason, segments, config, features) -> ModalityStatus:
+def _speech(samples_16k, audio_status: ModalityStatus, segments, config, features) -> ModalityStatus:
     from limssr_core.features import whisper
 
-    if reason is not None:
-        return ModalityStatus(False, reason)
+    if not audio_status.present:
+        return audio_status
     if not whisper.whisper_available():
-        return ModalityStatus(False, f"Whisper not installed ({whisper.INSTALL})")
+        return ModalityStatus.unsupported(f"Whisper not installed ({whisper.INSTALL})")
     features["speech"] = whisper.speech_embeddings(samples_16k, segments, config.device)
-    return ModalityStatus(True, "")
+    return ModalityStatus.ok()
 
 
 def _commentary(text, path, transcribe, samples_16k, segments, config, features, meta, warnings) -> ModalityStatus:
     if text is None and path is not None:
         path = Path(path)
         if not path.is_file():
-            return ModalityStatus(False, f"commentary file {path.name} not found")
+            return ModalityStatus.failed(f"commentary file {path.name} not found")
         text = read_text_file(path)
         meta["source"] = str(path)
     if text is not None:
         if not text.strip():
-            return ModalityStatus(False, "commentary is empty")
+            return ModalityStatus.degraded("commentary is empty")
         array, info = commentary_features(text, segments, config.device)
         meta.update(info)
         if array.shape[0] == 0:
-            return ModalityStatus(False, "commentary holds no sentence")
+            return ModalityStatus.degraded("commentary holds no sentence")
         features["commentary"] = array
-        return ModalityStatus(True, "")
+        return ModalityStatus.ok()
     if not transcribe:
-        return ModalityStatus(False, "no commentary given")
+        return ModalityStatus.not_given("no commentary given")
     from limssr_core.features import whisper
 
     if not whisper.whisper_available():
         warnings.append(f"transcription requested but Whisper is not installed: {whisper.INSTALL}")
-        return ModalityStatus(False, "no commentary given; transcription needs the optional Whisper packages")
+        return ModalityStatus.unsupported("no commentary given; transcription needs the optional Whisper packages")
     if samples_16k is None:
-        return ModalityStatus(False, "no commentary given and no usable audio to transcribe")
+        return ModalityStatus.degraded("no commentary given and no usable audio to transcribe")
     cues = whisper.transcribe(samples_16k, config.device)
     if not cues:
-        return ModalityStatus(False, "no commentary given and the transcription found no speech")
+        return ModalityStatus.degraded("no commentary given and the transcription found no speech")
     features["commentary"] = cue_features(cues, segments, config.device)
     meta.update({"kind": "transcribed", "units": len(cues), "transcript": " ".join(c.text for c in cues)})
-    return ModalityStatus(True, "")
+    return ModalityStatus.ok()
+
+
+def preload_models(config: ExtractionConfig | None = None, modalities: Iterable[str] = DEFAULT_MODALITIES) -> None:
+    """Load (and cache) the models the given modalities need, e.g. at app start-up."""
+    from limssr_core.features.commentary import load_text_encoder
+    from limssr_core.features.video import load_effnet
+
+    config = config or ExtractionConfig()
+    if "video" in modalities:
+        load_effnet(config.device)
+    if "commentary" in modalities:
+        load_text_encoder(config.device)
+    if "audio" in modalities:  # first librosa calls import and JIT-compile helpers (seconds): do it now
+        noise = np.random.default_rng(0).normal(0, 0.1, config.audio_sample_rate * 3).astype(np.float32)
+        audio_mod.audio_features(noise, config.audio_sample_rate, time_windows(3.0, 1.28), config)

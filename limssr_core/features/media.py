@@ -28,7 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class MediaError(LimssrError):
-    """An input file cannot be used at all (empty, not media, too long, corrupt beyond use)."""
+    """An input file cannot be used at all (empty, not media, too long, corrupt beyond use).
+
+    When a configured limit refused it, `limit` names the `ExtractionConfig` field (e.g. "max_duration_s"),
+    `value` is what the file has and `allowed` the limit, so a caller can name its own setting for it.
+    """
+
+    def __init__(self, message: str, *, limit: str | None = None, value: float | None = None,
+                 allowed: float | None = None):
+        super().__init__(message)
+        self.limit, self.value, self.allowed = limit, value, allowed
 
 
 @dataclass
@@ -146,8 +155,8 @@ def probe(path: str | Path, max_duration_s: float | None = None, need_video: boo
                             "(truncated or corrupt file); using what is readable")
         duration = readable
     if max_duration_s and duration > max_duration_s:
-        raise MediaError(f"{path.name}: is {_hms(duration)} long; the limit is {_hms(max_duration_s)} "
-                         f"(raise ExtractionConfig.max_duration_s / --max-duration to allow it)")
+        raise MediaError(f"{path.name}: is {_hms(duration)} long; the limit is {_hms(max_duration_s)}",
+                         limit="max_duration_s", value=duration, allowed=max_duration_s)
     return MediaInfo(path, size, format_name, duration, video_info, audio_info, len(videos), len(audios), warnings)
 
 

@@ -7,10 +7,8 @@ statistics), so that a model is never fed features from an extractor it was not 
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -42,9 +40,12 @@ EXTRACTORS: dict[str, ExtractorSpec] = {
         ExtractorSpec("speech", "whisper-tiny-en@1", 384, "Whisper tiny.en encoder states, mean per segment", True),
     )
 }
-DEFAULT_EXTRACTORS = {"video": "effnet-lite0@1", "flow": "flow-dis@1", "audio": "librosa-audio@1",
-                      "commentary": "minilm-l6-v2@1"}
-DEFAULT_MODALITIES = tuple(DEFAULT_EXTRACTORS)
+# modality -> its extractor id; flow has one per method (ExtractionConfig.flow_method)
+EXTRACTOR_FOR = {"video": "effnet-lite0@1", "flow": "flow-{method}@1", "audio": "librosa-audio@1",
+                 "commentary": "minilm-l6-v2@1", "speech": "whisper-tiny-en@1"}
+KNOWN_MODALITIES = tuple(EXTRACTOR_FOR)
+DEFAULT_MODALITIES = ("video", "flow", "audio", "commentary")  # speech needs optional packages
+FLOW_METHODS = ("dis", "farneback")
 
 
 @dataclass
@@ -77,23 +78,79 @@ class ExtractionConfig:
             raise LimssrError(f"segment_frames must be >= 1, got {self.segment_frames}")
         if self.segment_policy not in ("pool", "crop"):
             raise LimssrError(f"segment policy must be 'pool' or 'crop', got {self.segment_policy!r}")
-        if self.flow_method not in ("dis", "farneback"):
+        if self.flow_method not in FLOW_METHODS:
             raise LimssrError(f"flow method must be 'dis' or 'farneback', got {self.flow_method!r}")
         if self.decoder not in ("auto", "decord", "pyav"):
             raise LimssrError(f"decoder must be 'auto', 'decord' or 'pyav', got {self.decoder!r}")
         if self.frames_per_segment < 1:
             raise LimssrError(f"frames_per_segment must be >= 1, got {self.frames_per_segment}")
 
-    def extractor_ids(self) -> dict[str, str]:
-        ids = dict(DEFAULT_EXTRACTORS)
-        ids["flow"] = f"flow-{self.flow_method}@1"
-        return ids
+    def extractor_ids(self, modalities=DEFAULT_MODALITIES) -> dict[str, str]:
+        """modality -> the versioned id of the extractor these settings produce its features with."""
+        unknown = [m for m in modalities if m not in EXTRACTOR_FOR]
+        if unknown:
+            raise LimssrError(f"unknown modality {unknown[0]!r}; known: {', '.join(KNOWN_MODALITIES)}")
+        return {m: EXTRACTOR_FOR[m].format(method=self.flow_method) for m in modalities}
 
 
-@dataclass
+def flow_method_of(extractor_id: str) -> str | None:
+    """The flow method behind a flow extractor id (`flow-dis@1` -> `dis`), None if it is not one of ours."""
+    for method in FLOW_METHODS:
+        if extractor_id == EXTRACTOR_FOR["flow"].format(method=method):
+            return method
+    return None
+
+
+STATUS_KINDS = ("ok", "not_given", "unsupported", "degraded", "failed")
+
+
+@dataclass(frozen=True)
 class ModalityStatus:
-    present: bool
+    """Why a modality is present or missing, as structure: callers branch on `kind`, never on `reason`'s wording.
+
+    kind: ok | not_given (the input holds nothing for it, or the user gave nothing) | unsupported (it cannot be
+    produced here: no extractor, an optional package missing) | degraded (the input has it but it is unusable:
+    silent track, too short, no sentence) | failed (reading it failed: undecodable stream, file not found).
+    """
+
+    kind: str
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in STATUS_KINDS:
+            raise ValueError(f"unknown modality status kind {self.kind!r}; one of {STATUS_KINDS}")
+
+    @property
+    def present(self) -> bool:
+        return self.kind == "ok"
+
+    @property
+    def is_problem(self) -> bool:
+        """Missing because of the input or the machine (worth a warning), not because nothing was given."""
+        return self.kind in ("degraded", "failed")
+
+    def to_json(self) -> dict:
+        return {"present": self.present, "kind": self.kind, "reason": self.reason}
+
+    @classmethod
+    def ok(cls) -> "ModalityStatus":
+        return cls("ok")
+
+    @classmethod
+    def not_given(cls, reason: str) -> "ModalityStatus":
+        return cls("not_given", reason)
+
+    @classmethod
+    def unsupported(cls, reason: str) -> "ModalityStatus":
+        return cls("unsupported", reason)
+
+    @classmethod
+    def degraded(cls, reason: str) -> "ModalityStatus":
+        return cls("degraded", reason)
+
+    @classmethod
+    def failed(cls, reason: str) -> "ModalityStatus":
+        return cls("failed", reason)
 
 
 @dataclass
@@ -109,7 +166,7 @@ class SampleFeatures:
 
 def default_modalities(config: ExtractionConfig | None = None) -> dict[str, ModalityInfo]:
     """The default modalities: name -> ModalityInfo(dim, versioned extractor id)."""
-    ids = (config or ExtractionConfig()).extractor_ids()
+    ids = (config or ExtractionConfig()).extractor_ids(DEFAULT_MODALITIES)
     return {name: ModalityInfo(dim=EXTRACTORS[ext].dim, extractor=ext) for name, ext in ids.items()}
 
 
@@ -155,40 +212,3 @@ def clear_model_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
 
-
-def package_dir(package: str, install_hint: str) -> Path:
-    """Folder of an installed package, found without importing it."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise LimssrError(f"package '{package}' is not installed; install it with: {install_hint}")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def set_cpu_threads(n: int | None) -> None:
-    """Limit torch and OpenCV to `n` threads (process-wide)."""
-    if not n:
-        return
-    import cv2
-    import torch
-
-    torch.set_num_threads(n)
-    cv2.setNumThreads(n)
-
-
-def preload_models(config: ExtractionConfig | None = None, modalities=DEFAULT_MODALITIES) -> None:
-    """Load (and cache) the models the given modalities need, e.g. at app start-up."""
-    config = config or ExtractionConfig()
-    if "video" in modalities:
-        from limssr_core.features.video import load_effnet
-
-        load_effnet(config.device)
-    if "commentary" in modalities:
-        from limssr_core.features.commentary import load_text_encoder
-
-        load_text_encoder(config.device)
-    if "audio" in modalities:  # first librosa calls import and JIT-compile helpers (seconds): do it now
-        from limssr_core.features.audio import audio_features
-        from limssr_core.features.segments import time_windows
-
-        noise = np.random.default_rng(0).normal(0, 0.1, config.audio_sample_rate * 3).astype(np.float32)
-        audio_features(noise, config.audio_sample_rate, time_windows(3.0, 1.28), config)

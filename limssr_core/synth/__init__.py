@@ -5,13 +5,7 @@
 See docs/synthetic_routines.md for the score formula and which modality shows which factor.
 """
 
-from limssr_core.synth.generate import (
-    add_synth_routines_arguments,
-    generate_routines,
-    read_plans,
-    render_routine,
-    run_synth_routines,
-)
+from limssr_core.synth.generate import generate_routines, read_plans, render_routine
 from limssr_core.synth.routines import SCORE_RANGE, Element, Latents, RoutinePlan, plan_routine, score_routine
 
 __all__ = [
@@ -19,11 +13,9 @@ __all__ = [
     "Element",
     "Latents",
     "RoutinePlan",
-    "add_synth_routines_arguments",
     "generate_routines",
     "plan_routine",
     "read_plans",
     "render_routine",
-    "run_synth_routines",
     "score_routine",
 ]

@@ -13,10 +13,7 @@ motion and the audio's beat aligned within a fraction of a beat).
 
 from __future__ import annotations
 
-import argparse
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,39 +70,28 @@ def factor_report(predictions: dict[str, float], plans: list[RoutinePlan]) -> Fa
     return FactorReport(len(ids), float(spearmanr(pred, true)[0]), rows)
 
 
-def add_synth_diagnose_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--data", required=True, help="the extracted dataset of the routines")
-    parser.add_argument("--routines", required=True, help="the synth-routines folder (its routines.json)")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    parser.add_argument("--modalities", help="comma-separated subset to score with (default: all of them)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--json", help="also write the report here")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def run_synth_diagnose(args: argparse.Namespace) -> int:
-    from limssr_core.model.checkpoint import load_checkpoint
-    from limssr_core.cli import _device
+def diagnose_checkpoint(checkpoint, data, routines, split: str = "test", modalities: list[str] | None = None,
+                        device: str = "auto", progress: bool = True) -> tuple[tuple[str, ...], FactorReport]:
+    """Score a split of extracted synthetic routines with a checkpoint (from `modalities`, default all) and report
+    which score components the predictions follow. Returns (the modalities used, the report)."""
     from limssr_core.data.dataset import load_dataset
-    from limssr_core.evaluation.evaluate import predict, subset_masks
+    from limssr_core.evaluation.evaluate import subset_masks
+    from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.model.runner import predict
+    from limssr_core.runtime import resolve_device
     from limssr_core.synth.generate import read_plans
 
-    plans = read_plans(args.routines)
-    splits = ("train", "val", "test") if args.split == "all" else (args.split,)
-    dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
-    model = load_checkpoint(args.checkpoint, device=_device(args.device))
+    plans = read_plans(routines)
+    splits = ("train", "val", "test") if split == "all" else (split,)
+    dataset = load_dataset(data, splits=splits, progress=progress)
+    model = load_checkpoint(checkpoint, device=resolve_device(device))
     names = model.config.modality_names
-    subset = tuple(args.modalities.split(",")) if args.modalities else tuple(names)
+    subset = tuple(modalities) if modalities else tuple(names)
     unknown = sorted(set(subset) - set(names))
     if unknown:
         raise LimssrError(f"--modalities {unknown}: not modalities of this checkpoint ({names})")
     subset = tuple(n for n in names if n in subset)
     kept, masks = subset_masks(dataset.samples, names, subset)
     scores = predict(model, kept, masks, batch_size=16)
-    report = factor_report({s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores, strict=True)}, plans)
-    print(f"modalities: {' + '.join(subset)}; split: {args.split}")
-    print(report.to_markdown())
-    if args.json:
-        Path(args.json).write_text(json.dumps(asdict(report), indent=2) + "\n")
-    return 0
+    predictions = {s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores, strict=True)}
+    return subset, factor_report(predictions, plans)

@@ -1,50 +1,32 @@
-"""From command-line options to a trained, evaluated checkpoint (`python -m limssr_core train`)."""
+"""From a dataset and settings to a trained, evaluated checkpoint (the engine of `python -m limssr_core train`).
+
+Settings come in three layers, later ones winning: the config dataclasses' defaults, a benchmark preset
+(`training/presets.py`), and the caller's explicit settings (the command line's flags, generated from the config
+fields). The run folder is the checkpoint of the best epoch; with a test split it also gets the test table in its card.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 
-from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint
 from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
-from limssr_core.data.dataset import FeatureDataset, load_dataset
+from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model
-from limssr_core.evaluation.metrics import markdown_table
-from limssr_core.training.presets import get_preset
+from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint
 from limssr_core.training.model_card import render_model_card
+from limssr_core.training.presets import get_preset
 from limssr_core.training.trainer import Trainer, TrainResult
 
-DEFAULT_LENGTH = 32
+DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
+DERIVED_FIELDS = frozenset({"modalities", "score_name", "score_range", "backbone_identity", "training", "dataset"})
+DROPOUT_FIELDS = ("projector_dropout", "head_dropout")  # what a preset's (or --dropout's) single dropout sets
 
 
-@dataclass
-class TrainOptions:
-    data: str
-    out: str
-    backbone: str = "smollm2-135m"
-    preset: str | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    weight_decay: float | None = None
-    warmup_epochs: int | None = None
-    dropout: float | None = None
-    length: int | str | None = None  # T for every block, or per modality: "video=32,commentary=12"
-    fusion_tokens: int = 4
-    lora_r: int = 16
-    lora_alpha: int = 32
-    fusion_reg: str = "margin"
-    seed: int | None = None
-    train_missing: str | None = None
-    select_on: str | None = None
-    select_metric: str | None = None
-    val_fraction: float | None = None
-    device: str = "auto"
-    compile: bool = False
-    precision: str | None = None  # auto (bf16 on GPU, fp32 on CPU) | no | bf16
-    resume: bool = False
-    no_progress: bool = False
+def settable_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of LimssrConfig / TrainingConfig a user sets (the rest come from the dataset and the backbone)."""
+    return [f for f in dataclasses.fields(cls) if f.name not in DERIVED_FIELDS]
 
 
 def parse_lengths(value: int | str | None, modalities: list[str], default: int) -> dict[str, int]:
@@ -65,64 +47,50 @@ def parse_lengths(value: int | str | None, modalities: list[str], default: int) 
     return lengths
 
 
-def build_config(options: TrainOptions, dataset: FeatureDataset) -> LimssrConfig:
-    """Dataset spec + preset + explicit options (explicit wins) -> one LimssrConfig."""
-    preset = get_preset(options.preset) if options.preset else {}
-    lengths = parse_lengths(options.length, list(dataset.spec.modalities), preset.get("length", DEFAULT_LENGTH))
-    training = TrainingConfig()
-    overrides = {
-        "epochs": options.epochs or preset.get("epochs"),
-        "batch_size": options.batch_size,
-        "lr": options.lr,
-        "weight_decay": options.weight_decay,
-        "warmup_epochs": options.warmup_epochs,
-        "seed": options.seed,
-        "train_missing": options.train_missing,
-        "select_on": options.select_on,
-        "select_metric": options.select_metric,
-        "val_fraction": options.val_fraction,
-        "compile": options.compile,
-        "mixed_precision": options.precision,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(training, key, value)
-    dropout = options.dropout if options.dropout is not None else preset.get("dropout", 0.1)
+def build_config(dataset: FeatureDataset, model: dict | None = None, training: dict | None = None,
+                 preset: str | None = None, length: int | str | None = None) -> LimssrConfig:
+    """Dataset spec + preset + explicit settings (explicit wins) -> one LimssrConfig.
+
+    `model` and `training` map LimssrConfig / TrainingConfig field names to values; a name that is no settable
+    field is an error, never silently ignored.
+    """
+    model, training = dict(model or {}), dict(training or {})
+    for cls, given in ((LimssrConfig, model), (TrainingConfig, training)):
+        unknown = sorted(set(given) - {f.name for f in settable_fields(cls)})
+        if unknown:
+            raise LimssrError(f"unknown {cls.__name__} setting(s) {unknown}")
+    chosen = get_preset(preset) if preset else {}
+    if "epochs" in chosen:
+        training.setdefault("epochs", chosen["epochs"])
+    if "dropout" in chosen:
+        for name in DROPOUT_FIELDS:
+            model.setdefault(name, chosen["dropout"])
     spec = dataset.spec
+    lengths = parse_lengths(length, list(spec.modalities), chosen.get("length", DEFAULT_LENGTH))
     return LimssrConfig(
         modalities=[ModalityConfig(name, info.dim, info.extractor, lengths[name])
                     for name, info in spec.modalities.items()],
         score_name=spec.score_name,
         score_range=spec.score_range,
-        backbone=options.backbone,
-        num_fusion_tokens=options.fusion_tokens,
-        projector_dropout=dropout,
-        head_dropout=dropout,
-        lora_r=options.lora_r,
-        lora_alpha=options.lora_alpha,
-        fusion_reg=options.fusion_reg,
-        training=training,
-        dataset={"name": spec.name, "path": str(Path(dataset.root).resolve()), "samples": len(dataset.samples),
-                 "availability": dataset.availability(), "preset": options.preset},
+        training=TrainingConfig(**training),
+        dataset={"name": spec.name, "samples": len(dataset.samples), "availability": dataset.availability(),
+                 "preset": preset},
+        **model,
     )
 
 
-def train_from_options(options: TrainOptions, backbone=None) -> TrainResult:
-    progress = not options.no_progress
-    dataset = load_dataset(options.data, progress=progress)
-    config = build_config(options, dataset)
-    device = None if options.device == "auto" else options.device
-    trainer = Trainer(config, dataset, options.out, backbone=backbone, progress=progress, device=device)
-    result = trainer.fit(resume=options.resume)
-    print(f"best epoch {result.best_epoch} on {trainer.splits.select_name}: selection rho "
-          f"{result.best_selection:.3f}; checkpoint in {options.out}")
+def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
+          resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train, keep the best epoch in `out`, and (selection on val, a test split present) evaluate it on test and put
+    that table into its model card (`result.test_summary`)."""
+    trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
+    result = trainer.fit(resume=resume)
     test = dataset.split("test")
-    if len(test) >= 2 and config.training.select_on == "val":
-        model = load_checkpoint(options.out, device=trainer.accelerator.device)
+    if len(test) >= 2 and trainer.config.training.select_on == "val":
+        model = load_checkpoint(out, device=trainer.accelerator.device)
         test_summary, _ = evaluate_model(model, test, progress=False)
-        print("test split:\n" + markdown_table(test_summary))
         card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
                                  len(trainer.splits.train), test_summary=test_summary)
-        (Path(options.out) / CARD_NAME).write_text(card)
+        (Path(out) / CARD_NAME).write_text(card)
         result.test_summary = test_summary
     return result

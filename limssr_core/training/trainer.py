@@ -8,6 +8,7 @@ tensorboard is installed).
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import time
@@ -26,8 +27,11 @@ from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model, selection_score
 from limssr_core.model.limssr import LimssrModel
+from limssr_core.runtime import apply_cpu_threads, resolve_device, resolve_precision
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "state/trainer_state.pt"
 METRICS_FILE = "metrics.csv"
@@ -111,7 +115,7 @@ def make_accelerator(cuda: bool, precision: str):
 
 class Trainer:
     def __init__(self, config: LimssrConfig, dataset: FeatureDataset, run_dir: str | Path, *,
-                 backbone: Backbone | None = None, progress: bool = True, device: str | None = None):
+                 backbone: Backbone | None = None, progress: bool = True, device: str = "auto"):
         self.config, self.dataset, self.run_dir, self.progress = config, dataset, Path(run_dir), progress
         training = config.training
         self.mode = MissingnessMode.parse(training.train_missing)
@@ -122,13 +126,14 @@ class Trainer:
         if never:
             raise DataError(f"modality {never} is never observed in the training split of {dataset.root}; "
                             "a model cannot learn it (drop it from the dataset or add data)")
-        precision = training.mixed_precision
-        cuda = torch.cuda.is_available() and device != "cpu"
-        if precision == "auto":
-            precision = "bf16" if cuda else "no"
-        self.accelerator = make_accelerator(cuda, precision)
+        device = resolve_device(device)
+        if device == "cpu":
+            apply_cpu_threads()
+        self.accelerator = make_accelerator(device.startswith("cuda"),
+                                            resolve_precision(training.mixed_precision, device))
         torch.manual_seed(training.seed)
         self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
+        self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
         if training.compile:
             self.model.compile_backbone(dynamic=True)
         self.steps_per_epoch = math.ceil(len(self.splits.train) / training.batch_size)
@@ -204,13 +209,13 @@ class Trainer:
         order = np.random.default_rng(training.seed * 1000 + self.epoch).permutation(len(self.splits.train))
         batches = [order[i:i + training.batch_size] for i in range(0, len(order), training.batch_size)]
         batches = batches[self.accelerator.process_index::self.accelerator.num_processes]
-        specs = [(m.name, m.dim, m.length) for m in self.config.modalities]
         sums = {"loss": 0.0, "score": 0.0, "consistency": 0.0, "fusion_reg": 0.0}
         bar = tqdm(batches, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
         for indices in bar:
             chunk = [self.splits.train[i] for i in indices]
-            batch = collate(chunk, specs, self.policy.masks(chunk), rng=self.crop_rng).to(self.accelerator.device)
+            batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
+            batch = batch.to(self.accelerator.device)
             with self.accelerator.autocast():
                 out = self.model(batch, compute_loss=True)
             self.accelerator.backward(out.loss)
@@ -230,7 +235,8 @@ class Trainer:
         training = self.config.training
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume and self.load_state() and self.accelerator.is_main_process:
-            print(f"resuming {self.run_dir} after epoch {self.epoch} (best so far: epoch {self.best_epoch + 1})")
+            log.info("resuming %s after epoch %d (best so far: epoch %d)", self.run_dir, self.epoch,
+                     self.best_epoch + 1)
         while self.epoch < training.epochs:
             started = time.time()
             losses = self.train_epoch()
@@ -273,7 +279,5 @@ class Trainer:
                 if key != "epoch" and isinstance(value, (int, float)):
                     self.writer.add_scalar(key, value, row["epoch"])
             self.writer.flush()
-        if self.progress:
-            tqdm.write(f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  val rho full "
-                       f"{row['val_full_spearman']:.3f} avg-incomplete {row['val_average_spearman']:.3f}"
-                       + ("  (best, saved)" if row["best"] else ""))
+        log.info("epoch %d: loss %.4f  val rho full %.3f avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
+                 row["val_full_spearman"], row["val_average_spearman"], "  (best, saved)" if row["best"] else "")

@@ -26,12 +26,12 @@ def test_score_a_routine_with_only_the_video(client, routines):
     out = client.predict(handle_file(str(routines["video"])), api_name="/score")
     assert len(out) == SCORE_OUTPUTS
     result = out[JSON_INDEX]
-    assert set(result) >= {"score", "score_name", "range", "modalities", "weights", "paths"}
-    assert result["score_name"] == "TES" and result["range"] == [0, 130]
+    assert set(result) >= {"score", "score_name", "score_range", "modality_status", "weights", "main_path_score"}
+    assert result["score_name"] == "TES" and result["score_range"] == [0, 130]
     assert 0 <= result["score"] <= 130
-    assert {n: m["present"] for n, m in result["modalities"].items()} == {
+    assert {n: m["present"] for n, m in result["modality_status"].items()} == {
         "video": True, "flow": True, "audio": True, "commentary": False}
-    assert result["modalities"]["commentary"]["reason"] == "no commentary given"
+    assert result["modality_status"]["commentary"]["reason"] == "no commentary given"
     assert set(result["weights"]) == {"path_weight_main", "path_weight_aux", "modality_gate", "confidence",
                                       "fusion_role_weights"}
     assert out[0].startswith(f"## TES {result['score']:.1f} on a 0-130 scale")
@@ -40,7 +40,7 @@ def test_score_a_routine_with_only_the_video(client, routines):
 def test_score_without_audio_but_with_commentary(client, routines):
     out = client.predict(handle_file(str(routines["noaudio"])), None, "A clean jump. A shaky landing.",
                          api_name="/score")
-    modalities = out[JSON_INDEX]["modalities"]
+    modalities = out[JSON_INDEX]["modality_status"]
     assert modalities["audio"]["present"] is False and "no audio stream" in modalities["audio"]["reason"]
     assert modalities["commentary"]["present"] is True
 
@@ -50,7 +50,7 @@ def test_commentary_file_and_separate_audio_by_keyword(client, routines):
                          commentary_file=handle_file(str(routines["commentary"])), withhold=["video"],
                          api_name="/score")
     result = out[JSON_INDEX]
-    assert result["modalities"]["audio"]["present"] and result["modalities"]["commentary"]["present"]
+    assert result["modality_status"]["audio"]["present"] and result["modality_status"]["commentary"]["present"]
     assert result["used_modalities"] == ["flow", "audio", "commentary"]
 
 

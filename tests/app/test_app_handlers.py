@@ -29,14 +29,14 @@ def test_score_with_everything_follows_the_json_contract(state, settings, routin
                                     lambda fraction, desc: stages.append((fraction, desc)))
     p = result.payload
     assert isinstance(p["score"], float) and 0 <= p["score"] <= 130
-    assert p["score_name"] == "TES" and p["range"] == [0.0, 130.0]
-    assert list(p["modalities"]) == NAMES
-    assert all(p["modalities"][n] == {"present": True, "reason": "", "withheld": False} for n in NAMES)
+    assert p["score_name"] == "TES" and p["score_range"] == [0.0, 130.0]
+    assert list(p["modality_status"]) == NAMES
+    assert all(p["modality_status"][n] == {"present": True, "kind": "ok", "reason": "", "withheld": False} for n in NAMES)
     w = p["weights"]
     assert w["path_weight_main"] + w["path_weight_aux"] == pytest.approx(1.0)
     assert set(w["modality_gate"]) == set(NAMES) and set(w["confidence"]) == set(NAMES)
     assert len(w["fusion_role_weights"]) == 4
-    assert set(p["paths"]) == {"main", "aux"}
+    assert {"main_path_score", "aux_path_score", "missing_modalities", "robustness"} <= set(p)
     json.dumps(p)  # plain data only
     assert result.headline.startswith(f"## TES {p['score']:.1f} on a 0-130 scale")
     assert "carry no meaning" in result.note  # the model card's "What this score means" section
@@ -49,26 +49,26 @@ def test_score_with_everything_follows_the_json_contract(state, settings, routin
 
 def test_missing_modalities_have_reasons(state, settings, routines):
     p = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
-    assert p["modalities"]["audio"]["present"] is False and "no audio stream" in p["modalities"]["audio"]["reason"]
-    assert p["modalities"]["commentary"] == {"present": False, "reason": "no commentary given", "withheld": False}
+    assert p["modality_status"]["audio"]["present"] is False and "no audio stream" in p["modality_status"]["audio"]["reason"]
+    assert p["modality_status"]["commentary"] == {"present": False, "kind": "not_given", "reason": "no commentary given", "withheld": False}
     assert p["used_modalities"] == ["video", "flow"]
 
 
 def test_separate_audio_file_adds_or_replaces_the_track(state, settings, routines):
     p = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"]),
                                        audio=str(routines["audio_only"])), state).payload
-    assert p["modalities"]["audio"]["present"] is True
+    assert p["modality_status"]["audio"]["present"] is True
     silent = handlers.score_routine(request(routines, settings, audio=str(routines["silent_wav"])), state)
-    assert silent.payload["modalities"]["audio"]["present"] is False
-    assert "audio silent" in silent.payload["modalities"]["audio"]["reason"]
+    assert silent.payload["modality_status"]["audio"]["present"] is False
+    assert "audio silent" in silent.payload["modality_status"]["audio"]["reason"]
     assert any("audio silent" in w for w in silent.warnings)  # degraded input -> a warning
 
 
 def test_commentary_text_and_srt(state, settings, routines):
     text = handlers.score_routine(request(routines, settings, commentary_text="Clean lutz. Weak landing."), state)
-    assert text.payload["modalities"]["commentary"]["present"] is True
+    assert text.payload["modality_status"]["commentary"]["present"] is True
     srt = handlers.score_routine(request(routines, settings, commentary_file=str(routines["srt"])), state)
-    assert srt.payload["modalities"]["commentary"]["present"] is True
+    assert srt.payload["modality_status"]["commentary"]["present"] is True
     both = handlers.score_routine(request(routines, settings, commentary_text="Fine.",
                                           commentary_file=str(routines["srt"])), state)
     assert any("used the text box" in w for w in both.warnings)
@@ -78,7 +78,7 @@ def test_transcribe_when_no_commentary_is_given(state, settings, routines):
     from limssr_core.features.whisper import whisper_available
 
     result = handlers.score_routine(request(routines, settings, transcribe=True), state)
-    commentary = result.payload["modalities"]["commentary"]
+    commentary = result.payload["modality_status"]["commentary"]
     if not whisper_available():
         assert "Whisper" in commentary["reason"]
     else:  # the synthetic soundtrack is music: a transcript, or a reason saying none was found
@@ -89,10 +89,10 @@ def test_withhold_reuses_features_and_changes_the_mask(state, settings, routines
     full = handlers.score_routine(request(routines, settings), state).payload
     what_if = handlers.score_routine(request(routines, settings, withhold=("audio",)), state).payload
     assert what_if["timings_s"]["features_cached"] is True
-    assert what_if["modalities"]["audio"] == {"present": True, "reason": "", "withheld": True}
+    assert what_if["modality_status"]["audio"] == {"present": True, "kind": "ok", "reason": "", "withheld": True}
     assert "audio" not in what_if["used_modalities"] and what_if["withheld_modalities"] == ["audio"]
     assert what_if["score"] != full["score"]
-    assert "withheld" in handlers.modality_panel(what_if["modalities"])
+    assert "withheld" in handlers.modality_panel(what_if["modality_status"])
 
 
 def test_robustness_scores_every_subset(state, settings, routines):
@@ -174,7 +174,7 @@ def test_unsupported_modalities_are_reported_not_extracted(state, fixture_checkp
     plan = handlers.extraction_plan(config, state)
     assert plan.modalities == ("video", "flow", "audio", "commentary")
     assert plan.config.flow_method == "farneback"
-    assert "no extractor for modality 'skeleton'" in plan.unsupported["skeleton"]
+    assert "no extractor for modality 'skeleton'" in plan.unsupported["skeleton"].reason
 
 
 def test_registry_loads_each_checkpoint_once_under_concurrency(settings):

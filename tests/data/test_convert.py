@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from limssr_core.data.convert import add_convert_arguments, convert_benchmark, run_convert
+from limssr_core.commands import main
+from limssr_core.data.convert import convert_benchmark
 from limssr_core.data.generic import feature_path, load_features, load_spec, read_labels
 from limssr_core.errors import DataError
 
@@ -204,15 +205,11 @@ def test_fs1000_video_without_k_axis_is_a_rank_error(tmp_path: Path) -> None:
 
 
 def test_cli_wiring(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    import argparse
-
     src = tmp_path / "src"
     src.mkdir()
     _write_rg(src)
-    parser = argparse.ArgumentParser()
-    add_convert_arguments(parser)
-    args = parser.parse_args(["--benchmark", "rg", "--source", str(src), "--out", str(tmp_path / "o"),
-                              "--score", "Ball", "--no-progress"])
-    assert run_convert(args) == 0
-    assert run_convert(args) == 1  # output folder now exists and is not empty
+    argv = ["convert", "--benchmark", "rg", "--source", str(src), "--out", str(tmp_path / "o"), "--score", "Ball",
+            "--no-progress"]
+    assert main(argv) == 0
+    assert main(argv) == 2  # a user error, like every command's: the output folder exists and is not empty
     assert "already exists" in capsys.readouterr().err

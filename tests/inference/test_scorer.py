@@ -38,9 +38,22 @@ def test_score_in_the_checkpoints_terms_with_every_weight(scorer):
 
 def test_robustness_scores_every_subset_of_the_present_modalities(scorer):
     rows = scorer.robustness(features())
-    assert [r["modalities"] for r in rows] == [["video"], ["audio"], ["video", "audio"]]
-    assert rows[0]["score"] == pytest.approx(scorer.score(features(), withhold=["audio"]).score, abs=1e-4)
-    assert rows[2]["score"] == pytest.approx(scorer.score(features()).score, abs=1e-4)
+    assert [r.modalities for r in rows] == [["video"], ["audio"], ["video", "audio"]]
+    assert rows[0].score == pytest.approx(scorer.score(features(), withhold=["audio"]).score, abs=1e-4)
+    assert rows[2].score == pytest.approx(scorer.score(features()).score, abs=1e-4)
+
+
+def test_one_prediction_contract_with_robustness_and_every_modality_status(scorer):
+    plain = scorer.score(features(), withhold=["audio"]).to_json()
+    assert plain["robustness"] is None
+    assert plain["modality_status"] == {
+        "video": {"present": True, "kind": "ok", "reason": "", "withheld": False},
+        "audio": {"present": True, "kind": "ok", "reason": "", "withheld": True},
+        "text": {"present": False, "kind": "not_given", "reason": "no features given", "withheld": False}}
+    full = scorer.score(features(), robustness=True).to_json()
+    assert set(full) == set(plain)  # the same shape, robustness filled in
+    assert [r["modalities"] for r in full["robustness"]] == [["video"], ["audio"], ["video", "audio"]]
+    assert full["robustness"][-1]["score"] == pytest.approx(full["score"], abs=1e-4)
 
 
 def test_concurrent_requests_give_the_serial_answers(scorer):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from limssr_core.model.checkpoint import read_config
-from limssr_core.cli import main
+from limssr_core.commands import main
 from limssr_core.features import check_extractor_ids, default_modalities
 from limssr_core.synth import generate_routines
 

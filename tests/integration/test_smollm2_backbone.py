@@ -6,9 +6,9 @@ import torch
 from limssr_core.model.backbone import SMOLLM2, load_backbone
 from limssr_core.model.checkpoint import load_checkpoint
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
-from limssr_core.evaluation.evaluate import predict
+from limssr_core.model.runner import predict
 from limssr_core.data.dataset import load_dataset
-from limssr_core.training.run import TrainOptions, train_from_options
+from limssr_core.training.run import build_config, train
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,10 @@ def test_train_a_few_steps_on_smollm2_and_reload(tmp_path):
     write_synthetic_dataset(data, SynthOptions(modalities={"video": 8, "audio": 6}, n_samples=30, min_length=4,
                                                max_length=6, seed=5))
     run = tmp_path / "run"
-    result = train_from_options(TrainOptions(data=str(data), out=str(run), backbone=SMOLLM2, epochs=1, length=4,
-                                             batch_size=8, train_missing="fixed:0.3", no_progress=True))
+    dataset = load_dataset(data, progress=False)
+    config = build_config(dataset, model={"backbone": SMOLLM2}, length=4,
+                          training={"epochs": 1, "batch_size": 8, "train_missing": "fixed:0.3"})
+    result = train(config, dataset, run, progress=False)
     assert result.best_epoch == 1
     size = sum(p.stat().st_size for p in run.rglob("*") if p.is_file() and "state" not in p.parts)
     assert size < 30_000_000  # adapter + heads, not the 135M-parameter LLM

@@ -29,10 +29,9 @@ def test_reload_gives_identical_outputs(saved, tiny_config):
     reloaded = load_checkpoint(folder)
     samples = random_samples(tiny_config, 3)
     masks = [(True, True, True), (False, True, False), (True, False, True)]
-    specs = [(m.name, m.dim, m.length) for m in tiny_config.modalities]
     with torch.no_grad():
-        a = model(collate(samples, specs, masks), compute_loss=False)
-        b = reloaded(collate(samples, specs, masks), compute_loss=False)
+        a = model(collate(samples, tiny_config.modalities, masks), compute_loss=False)
+        b = reloaded(collate(samples, tiny_config.modalities, masks), compute_loss=False)
     torch.testing.assert_close(a.y, b.y, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(a.modality_gate, b.modality_gate, atol=1e-6, rtol=1e-6)
 
@@ -99,8 +98,7 @@ def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_confi
     reloaded = load_checkpoint(half)
     assert reloaded.special_embeddings.weight.dtype == torch.float32
     samples = random_samples(tiny_config, 3)
-    specs = [(m.name, m.dim, m.length) for m in tiny_config.modalities]
     with torch.no_grad():
-        a = model(collate(samples, specs), compute_loss=False).y
-        b = reloaded(collate(samples, specs), compute_loss=False).y
+        a = model(collate(samples, tiny_config.modalities), compute_loss=False).y
+        b = reloaded(collate(samples, tiny_config.modalities), compute_loss=False).y
     torch.testing.assert_close(a, b, atol=2e-3, rtol=0)

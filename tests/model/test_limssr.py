@@ -7,10 +7,6 @@ from limssr_core.model.limssr import LimssrModel
 from tests.conftest import random_samples
 
 
-def specs(config):
-    return [(m.name, m.dim, m.length) for m in config.modalities]
-
-
 @pytest.fixture
 def model(tiny_config, make_backbone):
     torch.manual_seed(0)
@@ -20,7 +16,7 @@ def model(tiny_config, make_backbone):
 def test_output_carries_every_weight_with_the_right_shapes(model, tiny_config):
     samples = random_samples(tiny_config, 4)
     masks = [(True, True, True), (True, False, False), (False, True, True), (False, False, True)]
-    out = model(collate(samples, specs(tiny_config), masks))
+    out = model(collate(samples, tiny_config.modalities, masks))
     assert out.y.shape == out.y_main.shape == out.y_aux.shape == (4,)
     assert torch.all((out.y > 0) & (out.y < 1))
     assert out.modality_gate.shape == out.confidence.shape == (4, 3)
@@ -40,14 +36,14 @@ def test_withheld_modality_has_no_influence_on_any_output_bit(model, tiny_config
     model.eval()
     samples = random_samples(tiny_config, 3, seed=1)
     masks = [(True, False, True), (False, True, True), (True, True, False)]
-    batch = collate(samples, specs(tiny_config), masks)
+    batch = collate(samples, tiny_config.modalities, masks)
     with torch.no_grad():
         reference = model(batch)
         for j, name in enumerate(tiny_config.modality_names):
             changed = batch.features[name].clone()
             withheld = torch.tensor([not m[j] for m in masks])
             changed[withheld] = torch.randn_like(changed[withheld]) * 100
-            batch_changed = collate(samples, specs(tiny_config), masks)
+            batch_changed = collate(samples, tiny_config.modalities, masks)
             batch_changed.features[name] = changed
             out = model(batch_changed)
             for field in ("y", "y_main", "y_aux", "modality_gate", "confidence", "fusion_states"):
@@ -58,7 +54,7 @@ def test_withheld_modality_receives_no_gradient(model, tiny_config):
     model.train()
     samples = random_samples(tiny_config, 4, seed=2)
     masks = [(True, False, True), (True, False, True), (True, True, False), (True, False, True)]
-    batch = collate(samples, specs(tiny_config), masks)
+    batch = collate(samples, tiny_config.modalities, masks)
     for x in batch.features.values():
         x.requires_grad_(True)
     model(batch).loss.backward()
@@ -73,7 +69,7 @@ def test_withheld_modality_receives_no_gradient(model, tiny_config):
 def test_projector_of_a_modality_withheld_everywhere_gets_no_gradient(model, tiny_config):
     model.train()
     samples = random_samples(tiny_config, 4, seed=3)
-    batch = collate(samples, specs(tiny_config), [(True, True, False)] * 4)
+    batch = collate(samples, tiny_config.modalities, [(True, True, False)] * 4)
     model(batch).loss.backward()
     for parameter in model.projectors["text"].parameters():
         assert parameter.grad is None or torch.count_nonzero(parameter.grad) == 0
@@ -85,9 +81,9 @@ def test_mixed_mask_batch_equals_samples_run_one_at_a_time(model, tiny_config):
     samples = random_samples(tiny_config, 5, seed=4)
     masks = [(True, True, True), (True, False, False), (False, True, True), (False, False, True), (True, False, True)]
     with torch.no_grad():
-        together = model(collate(samples, specs(tiny_config), masks))
+        together = model(collate(samples, tiny_config.modalities, masks))
         for i, sample in enumerate(samples):
-            alone = model(collate([sample], specs(tiny_config), [masks[i]]))
+            alone = model(collate([sample], tiny_config.modalities, [masks[i]]))
             for field in ("y", "y_main", "y_aux", "modality_gate", "confidence"):
                 torch.testing.assert_close(getattr(alone, field)[0], getattr(together, field)[i],
                                            atol=1e-5, rtol=1e-5)
@@ -111,15 +107,15 @@ def test_prompt_ids_and_layouts_are_built_once_per_pattern(model, tiny_config):
     masks = [(True, True, True)] * 3 + [(True, False, True)] * 3
     model.eval()
     with torch.no_grad():
-        model(collate(samples, specs(tiny_config), masks))
-        model(collate(samples, specs(tiny_config), masks))
+        model(collate(samples, tiny_config.modalities, masks))
+        model(collate(samples, tiny_config.modalities, masks))
     assert len(model._prompt_cache) == 2
     assert len(model._layout_cache) == 2
 
 
 def test_shorter_sequences_are_not_padded_with_fake_segments(model, tiny_config):
     samples = random_samples(tiny_config, 1, seed=6, lengths=(2, 3))
-    batch = collate(samples, specs(tiny_config), [(True, True, True)])
+    batch = collate(samples, tiny_config.modalities, [(True, True, True)])
     out = model(batch, compute_loss=False)
     start, end = out.spans[0]["video"]
     assert end - start == 2 == int(batch.lengths[0, 0])
@@ -132,3 +128,12 @@ def test_collate_crops_randomly_in_training_and_centrally_in_evaluation(tiny_con
     starts = {crop_window(10, 4, np.random.default_rng(s)).start for s in range(40)}
     assert starts <= set(range(7)) and len(starts) > 3
     assert crop_window(3, 4, None) == slice(0, 3)
+
+
+def test_the_model_never_writes_into_the_config_it_is_given(tiny_config, make_backbone):
+    before = tiny_config.to_json()
+    model = LimssrModel(tiny_config, make_backbone())
+    assert tiny_config.to_json() == before and tiny_config.lora_targets is None
+    assert model.config is not tiny_config
+    assert model.config.lora_targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert model.config.backbone_identity["fingerprint"]

@@ -127,16 +127,11 @@ def test_bad_options_are_clear_errors(tmp_path, kwargs, match):
 
 
 def test_cli_arguments(tmp_path, capsys):
-    import argparse
+    from limssr_core.commands import main
 
-    from limssr_core.synth import add_synth_routines_arguments, run_synth_routines
-
-    parser = argparse.ArgumentParser()
-    add_synth_routines_arguments(parser)
-    args = parser.parse_args(["--out", str(tmp_path / "r"), "--n", "1", "--seed", "2", "--min-seconds", "3",
-                              "--max-seconds", "3", "--size", "96x64", "--no-progress"])
-    assert run_synth_routines(args) == 0
+    assert main(["synth-routines", "--out", str(tmp_path / "r"), "--n", "1", "--seed", "2", "--min-seconds", "3",
+                 "--max-seconds", "3", "--size", "96x64", "--no-progress"]) == 0
     assert "wrote 1 routines" in capsys.readouterr().out
     assert decord.VideoReader(str(tmp_path / "r" / "routine_0000.mp4"))[0].shape == (64, 96, 3)
-    with pytest.raises(LimssrError, match="--size"):
-        run_synth_routines(parser.parse_args(["--out", str(tmp_path / "s"), "--size", "big"]))
+    assert main(["synth-routines", "--out", str(tmp_path / "s"), "--size", "big"]) == 2
+    assert "--size" in capsys.readouterr().err

@@ -6,20 +6,19 @@ import pytest
 from limssr_core.data.dataset import load_dataset
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
 from limssr_core.errors import DataError
-from limssr_core.training.run import TrainOptions, build_config, train_from_options
+from limssr_core.training.run import build_config, train
 from limssr_core.training.trainer import Trainer
 
 
-def options(data, out, **overrides):
-    base = dict(data=str(data), out=str(out), backbone="tiny-random", epochs=2, length=8, no_progress=True,
-                batch_size=8, warmup_epochs=1)
-    return TrainOptions(**(base | overrides))
+def config_for(dataset, length=8, preset=None, **training):
+    """A tiny-random config: training settings as TrainingConfig fields (defaults: 2 epochs, batch 8)."""
+    return build_config(dataset, model={"backbone": "tiny-random"}, preset=preset, length=length,
+                        training={"epochs": 2, "batch_size": 8, "warmup_epochs": 1} | training)
 
 
-def make_trainer(data, out, backbone, **overrides):
-    opts = options(data, out, **overrides)
+def make_trainer(data, out, backbone, **training):
     dataset = load_dataset(data, progress=False)
-    return Trainer(build_config(opts, dataset), dataset, out, backbone=backbone, progress=False, device="cpu")
+    return Trainer(config_for(dataset, **training), dataset, out, backbone=backbone, progress=False, device="cpu")
 
 
 def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, make_backbone):
@@ -28,8 +27,9 @@ def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, ma
     write_synthetic_dataset(data, SynthOptions(modalities={"video": 32, "audio": 16, "text": 8}, n_samples=300,
                                                min_length=12, max_length=24, seed=0))
     started = time.time()
-    result = train_from_options(options(data, tmp_path / "run", epochs=6, length=16, train_missing="fixed:0.3"),
-                                backbone=make_backbone())
+    dataset = load_dataset(data, progress=False)
+    result = train(config_for(dataset, length=16, epochs=6, train_missing="fixed:0.3"), dataset, tmp_path / "run",
+                   backbone=make_backbone(), progress=False)
     print(f"trained and evaluated in {time.time() - started:.1f} s")
     test = {tuple(s["modalities"]): s["spearman"] for s in result.test_summary["subsets"]}
     assert result.test_summary["full"]["spearman"] >= 0.8
@@ -92,13 +92,18 @@ def test_unknown_preset_is_a_clear_error(synth_dataset, tmp_path):
 
     dataset = load_dataset(synth_dataset, progress=False)
     with pytest.raises(LimssrError, match="unknown preset 'fs1000-xyz'"):
-        build_config(options(synth_dataset, tmp_path, preset="fs1000-xyz"), dataset)
-    config = build_config(options(synth_dataset, tmp_path, preset="rg-ball", length=None, epochs=None), dataset)
+        build_config(dataset, preset="fs1000-xyz")
+    config = build_config(dataset, preset="rg-ball")
     assert config.modalities[0].length == 68 and config.training.epochs == 150
-    config = build_config(options(synth_dataset, tmp_path, length="text=3"), dataset)
+    assert config.projector_dropout == config.head_dropout == 0.3
+    explicit = build_config(dataset, preset="rg-ball", training={"epochs": 3}, model={"head_dropout": 0.0})
+    assert explicit.training.epochs == 3 and explicit.head_dropout == 0.0 and explicit.projector_dropout == 0.3
+    config = build_config(dataset, length="text=3")
     assert [m.length for m in config.modalities] == [32, 32, 3]
     with pytest.raises(LimssrError, match="lidar=3"):
-        build_config(options(synth_dataset, tmp_path, length="lidar=3"), dataset)
+        build_config(dataset, length="lidar=3")
+    with pytest.raises(LimssrError, match="unknown TrainingConfig setting"):
+        build_config(dataset, training={"epoch": 3})
 
 
 def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp_path, make_backbone, monkeypatch):
@@ -114,7 +119,7 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
         return original(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "evaluate_model", recording_evaluate)
-    trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=1, precision="bf16")
+    trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=1, mixed_precision="bf16")
     assert trainer.config.training.mixed_precision == "bf16"
     result = trainer.fit()
     assert seen == [(True, torch.bfloat16)]

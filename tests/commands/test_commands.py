@@ -1,4 +1,4 @@
-"""The command line end to end on synthetic data: synth-features -> train -> evaluate -> predict."""
+"""The command line end to end on synthetic data: synth-features -> train -> evaluate -> predict; the exit rule."""
 
 import csv
 import json
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from limssr_core.cli import main
+from limssr_core.commands import main
 from limssr_core.evaluation.metrics import all_modality_subsets
 
 
@@ -86,7 +86,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["synth-features", "convert", "train", "evaluate", "predict", "demo",
-                                     "synth-routines", "extract"])
+                                     "synth-routines", "extract", "synth-diagnose"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

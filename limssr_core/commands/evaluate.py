@@ -1,0 +1,47 @@
+"""`evaluate`: a checkpoint on a labelled split under every modality subset (the paper's protocol)."""
+
+from __future__ import annotations
+
+import argparse
+
+from limssr_core.commands.common import add_device_argument, write_json
+from limssr_core.errors import LimssrError
+
+NAME = "evaluate"
+HELP = "evaluate a checkpoint under every modality subset"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    parser.add_argument("--data", required=True, help="feature dataset folder")
+    parser.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
+    parser.add_argument("--json", help="write the summary JSON here")
+    parser.add_argument("--predictions", help="write per-sample predictions CSV here")
+    parser.add_argument("--batch-size", type=int, default=16)
+    add_device_argument(parser)
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from limssr_core.data.dataset import load_dataset
+    from limssr_core.data.generic import load_spec
+    from limssr_core.evaluation.evaluate import evaluate_model, write_predictions_csv
+    from limssr_core.evaluation.metrics import markdown_table
+    from limssr_core.model.checkpoint import check_compatible, load_checkpoint, read_config
+    from limssr_core.runtime import resolve_device
+
+    device = resolve_device(args.device)
+    check_compatible(read_config(args.checkpoint), load_spec(args.data), source=str(args.data))
+    splits = ("train", "val", "test") if args.split == "all" else (args.split,)
+    dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
+    if len(dataset.samples) < 2:
+        raise LimssrError(f"{args.data}: split {args.split!r} has {len(dataset.samples)} labelled sample(s); "
+                          "need at least 2")
+    model = load_checkpoint(args.checkpoint, device=device)
+    summary, rows = evaluate_model(model, dataset.samples, batch_size=args.batch_size, progress=not args.no_progress)
+    print(markdown_table(summary))
+    if args.json:
+        write_json(summary, args.json)
+    if args.predictions:
+        write_predictions_csv(rows, args.predictions)
+    return 0

@@ -1,0 +1,59 @@
+"""`predict`: score one sample's feature files and show every MDA weight (the `Prediction` JSON contract)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from limssr_core.commands.common import add_device_argument, write_json
+from limssr_core.errors import LimssrError
+
+NAME = "predict"
+HELP = "score one sample and show every MDA weight"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    parser.add_argument("--sample", required=True, nargs="+",
+                        help="a folder of <modality>.npy files, or files given as MODALITY=PATH or named "
+                             "<modality>.npy")
+    parser.add_argument("--withhold", nargs="*", default=[], help="present modalities to leave out")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also score every non-empty subset of the present modalities")
+    parser.add_argument("--json", help="also write the result here")
+    add_device_argument(parser)
+
+
+def sample_files(paths: list[str], modalities: list[str]) -> dict[str, Path]:
+    """`MODALITY=PATH` or `<modality>.npy` items -> modality -> file."""
+    files = {}
+    for item in paths:
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).stem, item
+            if name not in modalities:
+                raise LimssrError(f"{item}: cannot tell which modality this is from its name; name it "
+                                  f"MODALITY=PATH with one of {modalities}")
+        elif name not in modalities:
+            raise LimssrError(f"{item}: {name!r} is not a modality of this checkpoint ({modalities})")
+        files[name] = Path(path)
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    from limssr_core.data.dataset import sample_from_files, sample_from_folder
+    from limssr_core.inference.scorer import Scorer
+    from limssr_core.runtime import resolve_device
+
+    scorer = Scorer(args.checkpoint, device=resolve_device(args.device))
+    dims = {m.name: m.dim for m in scorer.config.modalities}
+    if len(args.sample) == 1 and Path(args.sample[0]).is_dir():
+        sample = sample_from_folder(args.sample[0], dims)
+    else:
+        sample = sample_from_files(sample_files(args.sample, list(dims)), dims)
+    unknown = sorted(set(args.withhold) - set(dims))
+    if unknown:
+        raise LimssrError(f"--withhold {unknown}: not modalities of this checkpoint ({sorted(dims)})")
+    prediction = scorer.score(sample.features, withhold=args.withhold, robustness=args.robustness)
+    print(write_json(prediction.to_json(), args.json))
+    return 0

@@ -1,0 +1,108 @@
+"""One rule for where and how things run: device, autocast precision, CPU threads, and installed packages.
+
+Used by the commands, the trainer, the scorer, evaluation and the app, so that `--device`, `--precision` and the
+thread count mean the same thing everywhere.
+
+- Device: `auto` is CUDA when a GPU is visible, else the CPU; asking for `cuda` without one is an error, never a
+  silent CPU run.
+- Precision: `auto` is bf16 autocast on CUDA and fp32 (`no`) on the CPU; `bf16` is allowed on both (a CPU with AMX
+  trains faster in it); `fp16` needs CUDA.
+- Threads: an explicit count wins, then `$LIMSSR_THREADS`, then the cores this process may actually run on
+  (`os.sched_getaffinity`, which honours taskset and container CPU sets), never torch's guess of the machine's cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from limssr_core.errors import LimssrError
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+THREADS_ENV = "LIMSSR_THREADS"
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_device(name: str | None = "auto") -> str:
+    """`auto` | `cpu` | `cuda` | `cuda:N` -> a torch device string; refuses CUDA when there is none."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not cuda_available():
+            raise LimssrError(f"--device {name} was asked for but no CUDA GPU is available; use --device cpu or auto")
+        return name
+    raise LimssrError(f"unknown device {name!r}; use one of {', '.join(DEVICES)} (or cuda:N)")
+
+
+def resolve_precision(name: str | None, device: str) -> str:
+    """Autocast precision for training and validation: 'no' | 'bf16' | 'fp16' (accelerate's names)."""
+    name = (name or "auto").strip().lower()
+    if name not in PRECISIONS:
+        raise LimssrError(f"unknown precision {name!r}; use one of {', '.join(PRECISIONS)}")
+    on_cuda = device.startswith("cuda")
+    if name == "auto":
+        return "bf16" if on_cuda else "no"
+    if name == "fp16" and not on_cuda:
+        raise LimssrError("fp16 autocast needs a CUDA GPU; on the CPU use bf16 or no")
+    return name
+
+
+def available_cores() -> int:
+    """Cores this process may run on (CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def cpu_threads(requested: int | None = None) -> int:
+    """The thread count for torch, OpenCV and the decoders: explicit, else $LIMSSR_THREADS, else available cores."""
+    if requested:
+        if requested < 1:
+            raise LimssrError(f"the thread count must be >= 1, got {requested}")
+        return int(requested)
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise LimssrError(f"${THREADS_ENV} must be a positive integer, got {env!r}")
+        return int(env)
+    return available_cores()
+
+
+def apply_cpu_threads(requested: int | None = None) -> int:
+    """Set torch's and OpenCV's (process-wide) thread counts by the rule above; returns the count used."""
+    import torch
+
+    n = cpu_threads(requested)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    try:
+        import cv2
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    return n
+
+
+def has_package(name: str) -> bool:
+    """Whether a package is installed, found without importing it."""
+    return importlib.util.find_spec(name) is not None
+
+
+def package_dir(package: str, install_hint: str) -> Path:
+    """Folder of an installed package (found without running its `__init__`), or a LimssrError with how to get it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LimssrError(f"package '{package}' is not installed; install it with: {install_hint}")
+    return Path(list(spec.submodule_search_locations)[0])

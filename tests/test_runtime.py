@@ -1,0 +1,55 @@
+"""One device, precision and thread rule (limssr_core/runtime.py)."""
+
+import pytest
+
+from limssr_core import runtime
+from limssr_core.errors import LimssrError
+
+
+def test_device_rule(monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    assert runtime.resolve_device("auto") == "cpu" and runtime.resolve_device(None) == "cpu"
+    with pytest.raises(LimssrError, match="no CUDA GPU"):
+        runtime.resolve_device("cuda")
+    with pytest.raises(LimssrError, match="unknown device 'tpu'"):
+        runtime.resolve_device("tpu")
+    monkeypatch.setattr(runtime, "cuda_available", lambda: True)
+    assert runtime.resolve_device("auto") == "cuda" and runtime.resolve_device("cuda:1") == "cuda:1"
+
+
+def test_precision_rule():
+    assert runtime.resolve_precision("auto", "cpu") == "no"
+    assert runtime.resolve_precision(None, "cuda") == "bf16"
+    assert runtime.resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(LimssrError, match="fp16 autocast needs a CUDA GPU"):
+        runtime.resolve_precision("fp16", "cpu")
+    with pytest.raises(LimssrError, match="unknown precision"):
+        runtime.resolve_precision("int8", "cpu")
+
+
+def test_thread_rule(monkeypatch):
+    monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert runtime.cpu_threads() == 3  # the cores this process may use, not the machine's
+    assert runtime.cpu_threads(1) == 1
+    monkeypatch.setenv(runtime.THREADS_ENV, "2")
+    assert runtime.cpu_threads() == 2
+    monkeypatch.setenv(runtime.THREADS_ENV, "many")
+    with pytest.raises(LimssrError, match="LIMSSR_THREADS"):
+        runtime.cpu_threads()
+
+
+def test_package_helpers():
+    assert runtime.has_package("numpy") and not runtime.has_package("no_such_package_xyz")
+    assert (runtime.package_dir("numpy", "pip install numpy") / "__init__.py").is_file()
+    with pytest.raises(LimssrError, match="pip install xyz"):
+        runtime.package_dir("no_such_package_xyz", "pip install xyz")
+
+
+def test_train_on_cuda_without_a_gpu_is_an_error_not_a_cpu_run(monkeypatch, tmp_path, capsys):
+    from limssr_core.commands import main
+
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
