@@ -53,8 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "checkpoints/)")
     p.add_argument("--no-custom-checkpoints", action="store_true",
                    default=_bool(_env("LIMSSR_NO_CUSTOM_CHECKPOINTS", "0")),
-                   help="only serve the listed checkpoints: no folder paths or Hub ids typed in the page "
+                   help="only serve the listed checkpoints: no folder paths typed in the page "
                         "(env LIMSSR_NO_CUSTOM_CHECKPOINTS=1; advisable on a public Space)")
+    p.add_argument("--allow-hub-checkpoint", action="append", default=None, metavar="OWNER/NAME",
+                   help="a Hub checkpoint id (or OWNER/*) visitors may choose; repeatable (env LIMSSR_HUB_ALLOWLIST, "
+                        "comma-separated). Only its checkpoint files are downloaded, size-capped")
     p.add_argument("--no-preload", action="store_true", help="load models on the first request, not at start")
     return p.parse_args(argv)
 
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads, feature_cache=args.feature_cache,
         checkpoint_dirs=tuple(args.checkpoint_dir or ("runs", "checkpoints")),
         allow_custom_checkpoints=not args.no_custom_checkpoints, preload=not args.no_preload,
+        hub_allowlist=tuple(args.allow_hub_checkpoint or [i.strip() for i in _env("LIMSSR_HUB_ALLOWLIST", "").split(",")
+                                                           if i.strip()]),
     )
     problem = check_checkpoint(settings)
     if problem:

@@ -9,6 +9,7 @@ import logging
 import os
 
 from app.state import BUNDLED, BUNDLED_PATH, AppSettings, AppState, resolve_checkpoint
+from limssr_core.model.hub import split_ref
 from limssr_core.errors import LimssrError
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from Gradio itself
@@ -22,7 +23,7 @@ __all__ = ["AppSettings", "AppState", "check_checkpoint", "create_app", "launch"
 def check_checkpoint(settings: AppSettings) -> str | None:
     """None if the configured checkpoint resolves; else a message that says what is wrong and what to do."""
     try:
-        resolve_checkpoint(settings.checkpoint, allow_custom=True)
+        resolve_checkpoint(settings.checkpoint, allow_custom=True, hub_allowlist=(split_ref(settings.checkpoint)[0],))
     except LimssrError as err:
         if settings.checkpoint == BUNDLED:
             return (f"no checkpoint to score with: the bundled demo checkpoint {BUNDLED_PATH} is missing. Build it "

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from limssr_core.model.checkpoint import CARD_NAME, is_checkpoint, read_config
+from limssr_core.model.checkpoint import is_checkpoint, read_card, read_config
+from limssr_core.model.hub import HUB_ID, resolve_checkpoint_folder, split_ref
 from limssr_core.config import LimssrConfig
 from limssr_core.errors import LimssrError
 
@@ -28,7 +28,6 @@ log = logging.getLogger("limssr.app")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = "bundled"
 BUNDLED_PATH = REPO_ROOT / "assets" / "demo_checkpoint"
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
 
 @dataclass
@@ -44,7 +43,8 @@ class AppSettings:
     threads: int | None = None  # torch / OpenCV / decoder threads (None: library defaults)
     feature_cache: int = 8  # extracted samples kept for re-scoring ("what if") without re-extraction
     checkpoint_dirs: tuple[str, ...] = ("runs", "checkpoints")  # scanned for local checkpoints
-    allow_custom_checkpoints: bool = True  # a folder path or Hub id typed into the selector
+    allow_custom_checkpoints: bool = True  # a folder path typed into the selector
+    hub_allowlist: tuple[str, ...] = ()  # Hub checkpoint ids (or owner/*) visitors may choose
     preload: bool = True  # load the default checkpoint and extractors at start, in the background
 
 
@@ -54,14 +54,16 @@ class LoadedCheckpoint:
     folder: Path
     config: LimssrConfig
     scorer: Any  # limssr_core.inference.scorer.Scorer
-    card: str  # MODEL_CARD.md text ("" if absent)
+    card: str  # the card's markdown body ("" if absent)
 
 
 # ---------------------------------------------------------------- resolving references
 
 
-def resolve_checkpoint(ref: str, allow_custom: bool = True) -> Path:
-    """A selector value -> a local checkpoint folder (downloading a Hub checkpoint when needed)."""
+def resolve_checkpoint(ref: str, allow_custom: bool = True, hub_allowlist: tuple[str, ...] = ()) -> Path:
+    """A selector value -> a local checkpoint folder, through the core's one path (model/hub.py): a folder, or a Hub
+    id whose checkpoint files alone are downloaded, size-capped. A Hub id only when it (or its `owner/*`) is on the
+    operator's `hub_allowlist`."""
     ref = (ref or "").strip() or BUNDLED
     if ref == BUNDLED:
         if not is_checkpoint(BUNDLED_PATH):
@@ -72,32 +74,16 @@ def resolve_checkpoint(ref: str, allow_custom: bool = True) -> Path:
     if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
         path = REPO_ROOT / path
     if path.exists():
-        if not is_checkpoint(path):
-            raise LimssrError(f"{ref}: not a LIMSSR checkpoint folder (no limssr_config.json)")
-        return path.resolve()
+        return resolve_checkpoint_folder(path)
+    if HUB_ID.match(ref):
+        repo_id = split_ref(ref)[0]
+        if repo_id in hub_allowlist or f"{repo_id.split('/')[0]}/*" in hub_allowlist:
+            return resolve_checkpoint_folder(ref)
+        raise LimssrError(f"{ref}: this app serves Hub checkpoints only from its operator's allowlist "
+                          "(--allow-hub-checkpoint)")
     if not allow_custom:
         raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
-    if HUB_ID.match(ref):
-        return _download_checkpoint(ref)
     raise LimssrError(f"{ref}: no such checkpoint folder, and not a Hub id of the form owner/name[@revision]")
-
-
-def _download_checkpoint(ref: str) -> Path:
-    from huggingface_hub import snapshot_download
-
-    repo_id, _, revision = ref.partition("@")
-    errors = []
-    for local_only in (False, True):  # online first, then whatever the local Hub cache holds
-        try:
-            folder = Path(snapshot_download(repo_id, revision=revision or None, local_files_only=local_only))
-        except Exception as err:  # network errors, unknown repo, gated repo: all say the same to the user
-            errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}")
-            continue
-        if not is_checkpoint(folder):
-            raise LimssrError(f"Hub repo {ref} is not a LIMSSR checkpoint (no limssr_config.json)")
-        return folder
-    raise LimssrError(f"could not fetch checkpoint {ref!r} from the Hugging Face Hub, and it is not in the local "
-                      f"cache (offline?): {errors[0]}")
 
 
 def list_checkpoints(settings: AppSettings) -> list[str]:
@@ -131,7 +117,8 @@ class ModelRegistry:
     def _resolve(self, ref: str) -> Path:
         if not self.settings.allow_custom_checkpoints and (ref or BUNDLED) not in list_checkpoints(self.settings):
             raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
-        return resolve_checkpoint(ref, self.settings.allow_custom_checkpoints)
+        allowlist = (*self.settings.hub_allowlist, split_ref(self.settings.checkpoint)[0])  # the operator's choices
+        return resolve_checkpoint(ref, self.settings.allow_custom_checkpoints, allowlist)
 
     def get(self, ref: str) -> LoadedCheckpoint:
         folder = self._resolve(ref)
@@ -147,7 +134,7 @@ class ModelRegistry:
     def config(self, ref: str) -> tuple[LimssrConfig, str]:
         """(config, model card) without loading the model: cheap, for the UI's modality panel."""
         folder = self._resolve(ref)
-        return read_config(folder), _read_card(folder)
+        return read_config(folder), read_card(folder)
 
     def _load(self, ref: str, folder: Path) -> LoadedCheckpoint:
         from limssr_core.inference.scorer import Scorer
@@ -155,12 +142,7 @@ class ModelRegistry:
         config = read_config(folder)
         log.info("loading checkpoint %s (backbone %s) on %s", folder, config.backbone, self.settings.device)
         scorer = Scorer(folder, device=self.settings.device, threads=self.settings.threads)
-        return LoadedCheckpoint(ref, folder, config, scorer, _read_card(folder))
-
-
-def _read_card(folder: Path) -> str:
-    path = folder / CARD_NAME
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        return LoadedCheckpoint(ref, folder, config, scorer, read_card(folder))
 
 
 @dataclass

@@ -52,6 +52,7 @@ class TrainingConfig:
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body
     num_workers: int = 0  # data-loading worker processes
+    log_with: str = "none"  # experiment tracker driven by accelerate: none | tensorboard | trackio | wandb
 
 
 @dataclass

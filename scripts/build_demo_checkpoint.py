@@ -24,7 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint, save_checkpoint  # noqa: E402
+from limssr_core.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from limssr_core.model.hub import read_card, write_card  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.model.backbone import SMOLLM2  # noqa: E402
@@ -116,7 +117,7 @@ def main() -> int:
     summary = result.test_summary
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
-    card = (run / CARD_NAME).read_text()
+    card = read_card(run)
     hardware = (f"{torch.cuda.get_device_name()}" if torch.cuda.is_available() and args.device != "cpu"
                 else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads")
     minutes = {k: round(v / 60, 1) for k, v in timings.items()}  # stages skipped as already done are not listed
@@ -135,7 +136,7 @@ def main() -> int:
         + f". Built on {hardware}; minutes per stage: {minutes}.", "",
         card.split("\n", 1)[1],
     ])
-    save_checkpoint(model, out, model_card=card, half=True)
+    save_checkpoint(model, out, model_card=card, half=True, summary=summary)
     (out / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
     print(markdown_table(summary))
@@ -150,11 +151,11 @@ def reevaluate(export: Path, features: Path) -> int:
 
     model = load_checkpoint(export, device="cpu")
     summary, _ = evaluate_model(model, load_dataset(features, progress=False).split("test"), progress=False)
-    card = (export / CARD_NAME).read_text()
+    card = read_card(export)
     head, _, _ = card.partition("## Evaluation on the test split")
     where = f"{platform.processor() or platform.machine()} CPU, float16 weights as shipped, float32 compute"
     card = head + f"## Evaluation on the test split\n\nEvaluated on {where}.\n\n" + markdown_table(summary) + "\n"
-    (export / CARD_NAME).write_text(card)
+    write_card(export, card, model.config, summary)
     (export / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(markdown_table(summary))
     return 0

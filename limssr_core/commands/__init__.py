@@ -18,6 +18,7 @@ from limssr_core.commands import (
     evaluate,
     extract,
     predict,
+    push,
     synth_diagnose,
     synth_features,
     synth_routines,
@@ -26,7 +27,7 @@ from limssr_core.commands import (
 from limssr_core.commands.common import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from limssr_core.errors import LimssrError
 
-COMMANDS = (synth_features, convert, train, evaluate, predict, demo, synth_routines, extract, synth_diagnose)
+COMMANDS = (synth_features, convert, train, evaluate, predict, push, demo, synth_routines, extract, synth_diagnose)
 
 
 def build_parser() -> argparse.ArgumentParser:

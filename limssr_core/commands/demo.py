@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"3/3 one test sample scored without its audio (true score "
           f"{scorer.config.denormalise(sample.target):.1f}):")
     print(json.dumps(prediction.to_json(), indent=2))
-    print(f"\ncheckpoint, metrics.csv and MODEL_CARD.md are in {run_dir}")
+    print(f"\ncheckpoint, metrics.csv and its card (README.md) are in {run_dir}")
     return 0

@@ -12,7 +12,7 @@ HELP = "evaluate a checkpoint under every modality subset"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint folder or Hub id owner/name[@revision]")
     parser.add_argument("--data", required=True, help="feature dataset folder")
     parser.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
     parser.add_argument("--json", help="write the summary JSON here")
@@ -28,16 +28,18 @@ def run(args: argparse.Namespace) -> int:
     from limssr_core.evaluation.evaluate import evaluate_model, write_predictions_csv
     from limssr_core.evaluation.metrics import markdown_table
     from limssr_core.model.checkpoint import check_compatible, load_checkpoint, read_config
+    from limssr_core.model.hub import resolve_checkpoint_folder
     from limssr_core.runtime import resolve_device
 
     device = resolve_device(args.device)
-    check_compatible(read_config(args.checkpoint), load_spec(args.data), source=str(args.data))
+    folder = resolve_checkpoint_folder(args.checkpoint)  # a folder or a Hub id
+    check_compatible(read_config(folder), load_spec(args.data), source=str(args.data))
     splits = ("train", "val", "test") if args.split == "all" else (args.split,)
     dataset = load_dataset(args.data, splits=splits, progress=not args.no_progress)
     if len(dataset.samples) < 2:
         raise LimssrError(f"{args.data}: split {args.split!r} has {len(dataset.samples)} labelled sample(s); "
                           "need at least 2")
-    model = load_checkpoint(args.checkpoint, device=device)
+    model = load_checkpoint(folder, device=device)
     summary, rows = evaluate_model(model, dataset.samples, batch_size=args.batch_size, progress=not args.no_progress)
     print(markdown_table(summary))
     if args.json:

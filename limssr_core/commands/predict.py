@@ -13,7 +13,7 @@ HELP = "score one sample and show every MDA weight"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint folder or Hub id owner/name[@revision]")
     parser.add_argument("--sample", required=True, nargs="+",
                         help="a folder of <modality>.npy files, or files given as MODALITY=PATH or named "
                              "<modality>.npy")

@@ -1,4 +1,4 @@
-"""Convert the published benchmark feature releases into the generic feature dataset (DATA.md sections 1-2).
+"""Convert the published benchmark feature releases into the generic feature dataset (docs/data_format.md sections 1-2).
 
 One call converts one score type (one model is trained per score type):
 

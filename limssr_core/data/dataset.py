@@ -1,4 +1,4 @@
-"""Load a generic feature dataset (DATA.md section 1) into validated in-memory samples.
+"""Load a generic feature dataset (docs/data_format.md section 1) into validated in-memory samples.
 
 Every feature file is checked once at load time (shape, dtype, NaN/Inf), so a bad file fails before training starts,
 with an error naming it. A modality without a file for a sample is missing for that sample: a mask bit, never zeros.

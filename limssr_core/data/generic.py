@@ -1,4 +1,4 @@
-"""The generic feature dataset on disk (DATA.md section 1): read, write and validate.
+"""The generic feature dataset on disk (docs/data_format.md section 1): read, write and validate.
 
 ```
 dataset.json                         spec: name, score name and range, modalities (dim, extractor id), segmenting

@@ -1,4 +1,4 @@
-"""Low-level readers for the published benchmark feature releases (DATA.md section 2).
+"""Low-level readers for the published benchmark feature releases (docs/data_format.md section 2).
 
 Label tables are whitespace-separated text files; feature releases are either one pickled dict per modality
 (PAMFN: Rhythmic Gymnastics, Fis-V) or one `.npy` per video in a folder (FS1000). Every problem is a

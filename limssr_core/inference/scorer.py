@@ -18,6 +18,7 @@ from limssr_core.data.collate import Sample
 from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
 from limssr_core.model.checkpoint import load_checkpoint, read_config
+from limssr_core.model.hub import resolve_checkpoint_folder
 from limssr_core.model.runner import output_weights, run_batches
 from limssr_core.runtime import apply_cpu_threads
 
@@ -52,7 +53,7 @@ class Scorer:
     def __init__(self, checkpoint: str | Path, device: str = "cpu", backbone=None, threads: int | None = None):
         if device == "cpu":
             apply_cpu_threads(threads)
-        self.checkpoint = Path(checkpoint)
+        self.checkpoint = resolve_checkpoint_folder(checkpoint)  # a folder, or a Hub id's checkpoint files
         self.config = read_config(self.checkpoint)
         self.model = load_checkpoint(self.checkpoint, backbone=backbone, device=device)
         self._lock = threading.Lock()

@@ -210,7 +210,8 @@ def check_identity(expected: dict, actual: dict) -> None:
         if key in expected and expected[key] != actual.get(key):
             raise CheckpointMismatchError(
                 f"backbone mismatch: the checkpoint was trained on {expected.get('name')!r} "
-                f"({key}={expected[key]!r}) but the loaded backbone {actual.get('name')!r} has {key}={actual.get(key)!r}"
+                f"({key}={expected[key]!r}) but the loaded backbone {actual.get('name')!r} has "
+                f"{key}={actual.get(key)!r}"
             )
 
 

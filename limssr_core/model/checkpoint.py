@@ -1,13 +1,15 @@
-"""Self-describing checkpoints (DATA.md section 3): megabytes, not the whole LLM.
+"""Self-describing checkpoints: megabytes, not the whole LLM (docs/data_format.md).
 
 ```
 limssr_config.json           the full LimssrConfig (backbone identity, modalities with dims and extractor ids, K, T,
                              score name and range, prompt, training settings and data provenance) + library versions
-adapter/                     the peft LoRA adapter (save_pretrained)
+adapter/                     the peft LoRA adapter (save_pretrained; its base model is named by Hub id, never a path)
 limssr_weights.safetensors   projectors, new token rows, fusion pooling and MDA heads
-MODEL_CARD.md                what it was trained on, how, and its evaluation table
+README.md                    the card: Hub metadata + what it was trained on, how, and its evaluation table
+                             (older checkpoints: MODEL_CARD.md, still read)
 ```
-Loading checks the backbone identity, and `check_compatible` checks modalities, dims and extractor ids against data.
+Loading takes a folder or a Hub id (model/hub.py), checks the backbone identity; `check_compatible` checks
+modalities, dims and extractor ids against data.
 """
 
 from __future__ import annotations
@@ -21,15 +23,25 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from limssr_core.model.backbone import Backbone, check_identity, load_backbone
 from limssr_core.config import LimssrConfig
 from limssr_core.data.generic import DatasetSpec
 from limssr_core.errors import CheckpointMismatchError, LimssrError
+from limssr_core.model.backbone import Backbone, check_identity, load_backbone
+from limssr_core.model.hub import (
+    CARD_NAME,
+    CONFIG_NAME,
+    LEGACY_CARD_NAME,
+    base_model_of,
+    is_checkpoint,
+    read_card,
+    resolve_checkpoint_folder,
+    write_card,
+)
 
-CONFIG_NAME = "limssr_config.json"
 WEIGHTS_NAME = "limssr_weights.safetensors"
 ADAPTER_DIR = "adapter"
-CARD_NAME = "MODEL_CARD.md"
+__all__ = ["CARD_NAME", "CONFIG_NAME", "LEGACY_CARD_NAME", "is_checkpoint", "read_card", "check_compatible",
+           "load_checkpoint", "read_config", "save_checkpoint", "portable_adapter_config"]
 
 
 def library_versions() -> dict[str, str]:
@@ -40,10 +52,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def is_checkpoint(folder: str | Path) -> bool:
-    return (Path(folder) / CONFIG_NAME).is_file()
 
 
 def read_config(folder: str | Path) -> LimssrConfig:
@@ -60,10 +68,23 @@ def _halve(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
 
 
-def save_checkpoint(model, folder: str | Path, model_card: str | None = None, half: bool = False) -> Path:
+def portable_adapter_config(adapter_dir: Path, config: LimssrConfig) -> None:
+    """Name the adapter's base model by Hub id (peft writes the local folder it was loaded from, which breaks Hub
+    uploads and leaks a machine path) and drop peft's auto-generated adapter card (the checkpoint has its own)."""
+    path = adapter_dir / "adapter_config.json"
+    raw = json.loads(path.read_text())
+    raw["base_model_name_or_path"] = base_model_of(config)[0]
+    path.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+    (adapter_dir / "README.md").unlink(missing_ok=True)
+
+
+def save_checkpoint(model, folder: str | Path, model_card: str | None = None, half: bool = False,
+                    summary: dict | None = None, summary_split: str = "test") -> Path:
     """Write a checkpoint; files are staged then moved in, so an interruption never leaves a half-written one.
 
-    `half` stores the weights as float16 (half the size, e.g. for a bundled checkpoint); loading casts them back.
+    `model_card` is the card's markdown body; `summary` (an evaluation summary on `summary_split`) goes into its
+    Hub metadata. `half` stores the weights as float16 (half the size, e.g. for a bundled checkpoint); loading casts
+    them back.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +95,7 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
     raw["library_versions"] = library_versions()
     (staging / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
     model.backbone.save_pretrained(staging / ADAPTER_DIR)
+    portable_adapter_config(staging / ADAPTER_DIR, model.config)
     heads = {name: tensor.detach().cpu().contiguous() for name, tensor in model.head_state_dict().items()}
     if half:
         adapter_file = staging / ADAPTER_DIR / "adapter_model.safetensors"
@@ -81,23 +103,27 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
         heads = _halve(heads)
     save_file(heads, staging / WEIGHTS_NAME)
     if model_card is not None:
-        (staging / CARD_NAME).write_text(model_card)
+        write_card(staging, model_card, model.config, summary, summary_split)
     for entry in staging.iterdir():
         target = folder / entry.name
         if target.is_dir():
             shutil.rmtree(target)
         os.replace(entry, target)
     staging.rmdir()
+    if model_card is not None:
+        (folder / LEGACY_CARD_NAME).unlink(missing_ok=True)
     return folder
 
 
-def load_checkpoint(folder: str | Path, backbone: Backbone | None = None, device: str | torch.device = "cpu"):
-    """Rebuild a LimssrModel from a checkpoint, refusing a backbone that differs from the recorded one."""
+def load_checkpoint(ref: str | Path, backbone: Backbone | None = None, device: str | torch.device = "cpu",
+                    **hub_options):
+    """Rebuild a LimssrModel from a checkpoint folder or Hub id (`hub_options`: revision, token, cache_dir,
+    local_files_only, max_bytes), refusing a backbone that differs from the recorded one."""
     from peft import set_peft_model_state_dict
 
     from limssr_core.model.limssr import LimssrModel
 
-    folder = Path(folder)
+    folder = resolve_checkpoint_folder(ref, **hub_options)
     config = read_config(folder)
     for name in (WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
         if not (folder / name).is_file():
@@ -122,6 +148,8 @@ def load_checkpoint(folder: str | Path, backbone: Backbone | None = None, device
             raise CheckpointMismatchError(f"{folder}: weight {name} has shape {tuple(tensor.shape)}, the config "
                                           f"implies {tuple(expected[name].shape)}")
     model.load_state_dict(heads, strict=False)
+    model.checkpoint_folder = folder  # where it came from: push_to_hub re-publishes its card
+    model.stored_half = any(t.dtype == torch.float16 for t in heads.values())  # re-saved as it was stored
     return model.to(device).eval()
 
 
@@ -145,3 +173,28 @@ def check_compatible(config: LimssrConfig, spec: DatasetSpec, source: str = "dat
                 f"{source}: modality {name!r} was extracted with {info.extractor!r}, the checkpoint was trained on "
                 f"{expected.extractor!r}"
             )
+
+
+def upgrade_checkpoint(folder: str | Path) -> list[str]:
+    """Bring a checkpoint written by an earlier version to today's layout without retraining: the card becomes a
+    README.md with Hub metadata (its table from test_evaluation.json when present), the adapter names its base model
+    by Hub id, and the config drops machine paths. Returns what changed."""
+    folder = Path(folder)
+    config = read_config(folder)
+    changed = []
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    if "path" in raw.get("dataset", {}):
+        del raw["dataset"]["path"]
+        (folder / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
+        changed.append("limssr_config.json: dataset path removed")
+    adapter = folder / ADAPTER_DIR
+    before = (adapter / "adapter_config.json").read_text()
+    portable_adapter_config(adapter, config)
+    if (adapter / "adapter_config.json").read_text() != before:
+        changed.append("adapter_config.json: base model named by Hub id")
+    if (folder / LEGACY_CARD_NAME).is_file() and not (folder / CARD_NAME).is_file():
+        evaluation = folder / "test_evaluation.json"
+        summary = json.loads(evaluation.read_text()) if evaluation.is_file() else None
+        write_card(folder, read_card(folder), config, summary)
+        changed.append(f"{LEGACY_CARD_NAME} -> {CARD_NAME} with Hub metadata")
+    return changed

@@ -7,16 +7,20 @@ backbone's table stays frozen and untouched. Token ids are tokenised once per ma
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
+from huggingface_hub import ModelHubMixin
 from torch import Tensor, nn
 
 from limssr_core.model.backbone import Backbone, add_lora, bind_config
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import LimssrBatch
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
+from limssr_core.model.hub import CARD_NAME, LIBRARY_NAME, TAGS
 from limssr_core.model.losses import limssr_loss
 from limssr_core.model.projector import ModalityProjector
 from limssr_core.model.prompt import SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
@@ -38,9 +42,20 @@ class LimssrOutput:
     loss_parts: dict = field(default_factory=dict)
 
 
-class LimssrModel(nn.Module):
+class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS, license="apache-2.0"):
+    """`LimssrModel.from_pretrained(folder | "owner/name[@revision]")` and `model.push_to_hub("owner/name")` use
+    huggingface_hub's ModelHubMixin on the checkpoint layout of model/checkpoint.py: only the adapter and the heads
+    are saved, never the frozen LLM."""
+
+    # ModelHubMixin would record __init__'s arguments as a config.json, deep-copying the backbone on the way; a
+    # checkpoint describes itself in limssr_config.json, so that mechanism is off (a non-None class value skips it).
+    _hub_mixin_config = {}
+
     def __init__(self, config: LimssrConfig, backbone: Backbone):
         super().__init__()
+        self._hub_mixin_config = None  # no config.json: see above
+        self.checkpoint_folder: Path | None = None  # set when loaded from a checkpoint
+        self.stored_half = False  # that checkpoint's weights were float16
         config = bind_config(config, backbone)  # a copy: the caller's config is never written to
         self.config = config
         hidden = backbone.hidden_size
@@ -190,3 +205,32 @@ class LimssrModel(nn.Module):
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
+
+    # ----------------------------------------------------------------------------------------------------------
+    # the Hugging Face Hub (ModelHubMixin hooks)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *, backbone: Backbone | None = None,
+                        device: str | torch.device = "cpu", **hub_options) -> "LimssrModel":
+        """A checkpoint folder or Hub id `owner/name[@revision]` (hub_options: revision, token, cache_dir,
+        local_files_only, max_bytes). Only checkpoint files are downloaded (model/hub.py)."""
+        from limssr_core.model.checkpoint import load_checkpoint
+
+        return load_checkpoint(pretrained_model_name_or_path, backbone=backbone, device=device, **hub_options)
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The checkpoint layout; a model loaded from a checkpoint keeps that checkpoint's card and stored dtype."""
+        from limssr_core.model.checkpoint import save_checkpoint
+        from limssr_core.model.hub import LEGACY_CARD_NAME, read_card, write_card
+
+        save_checkpoint(self, save_directory, half=self.stored_half)
+        source = self.checkpoint_folder
+        if source is None:  # a model never trained through the trainer: a card that says so
+            write_card(save_directory, f"# LIMSSR checkpoint: {self.config.score_name}\n\nNo training record "
+                       "or evaluation comes with this checkpoint.\n", self.config)
+            return
+        for extra in ("test_evaluation.json", CARD_NAME):
+            if (source / extra).is_file():
+                shutil.copyfile(source / extra, Path(save_directory) / extra)
+        if not (source / CARD_NAME).is_file() and (source / LEGACY_CARD_NAME).is_file():
+            write_card(save_directory, read_card(source), self.config)

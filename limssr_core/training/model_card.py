@@ -1,4 +1,5 @@
-"""MODEL_CARD.md for a checkpoint: what it was trained on, how, and its evaluation table."""
+"""The body of a checkpoint's card (README.md, model/hub.py adds the Hub metadata): what it was trained on, how,
+and its evaluation table."""
 
 from __future__ import annotations
 

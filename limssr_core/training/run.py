@@ -14,7 +14,8 @@ from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model
-from limssr_core.model.checkpoint import CARD_NAME, load_checkpoint
+from limssr_core.model.checkpoint import load_checkpoint
+from limssr_core.model.hub import write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.presets import get_preset
 from limssr_core.training.trainer import Trainer, TrainResult
@@ -91,6 +92,6 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         test_summary, _ = evaluate_model(model, test, progress=False)
         card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
                                  len(trainer.splits.train), test_summary=test_summary)
-        (Path(out) / CARD_NAME).write_text(card)
+        write_card(out, card, model.config, test_summary, "test")
         result.test_summary = test_summary
     return result

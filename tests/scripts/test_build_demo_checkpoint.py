@@ -19,10 +19,11 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     run_script("--features", str(synth_dataset), "--work", str(tmp_path / "work"), "--out", str(export),
                "--backbone", "tiny-random", "--length", "4", "--epochs", "2", "--lr", "3e-4", "--dropout", "0.2",
                "--lora-r", "4", "--weight-decay", "0.001", "--batch-size", "8", "--device", "cpu", "--no-progress")
-    card = (export / "MODEL_CARD.md").read_text()
+    card = (export / "README.md").read_text()
     assert "not a judging model" in card
     assert "--epochs 2 --lr 0.0003 --weight-decay 0.001 --dropout 0.2 --lora-r 4 --batch-size 8 --backbone tiny-random --length 4 --precision bf16" in card
     assert "make demo-checkpoint" not in card  # not the default recipe
+    assert card.startswith("---\n") and "model-index" in card and not (export / "MODEL_CARD.md").exists()
     config = json.loads((export / "limssr_config.json").read_text())
     assert config["lora_r"] == 4 and config["projector_dropout"] == 0.2
     assert config["training"]["mixed_precision"] == "bf16"  # the recipe's precision, on CPU too
@@ -31,7 +32,7 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
 
     out = run_script("--reevaluate", "--features", str(synth_dataset), "--out", str(export))
     assert "Full set" in out
-    card = (export / "MODEL_CARD.md").read_text()
+    card = (export / "README.md").read_text()
     assert card.count("## Evaluation on the test split") == 1
     assert "float16 weights as shipped" in card
     reevaluated = json.loads((export / "test_evaluation.json").read_text())

@@ -35,7 +35,8 @@ def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, ma
     assert result.test_summary["full"]["spearman"] >= 0.8
     for name in ("video", "audio", "text"):
         assert test[(name,)] >= 0.4, (name, test[(name,)])
-    assert (tmp_path / "run" / "MODEL_CARD.md").read_text().count("Evaluation on the test split") == 1
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert card.count("Evaluation on the test split") == 1 and "model-index" in card
 
 
 def test_interrupted_run_resumes_without_losing_finished_epochs(synth_dataset, tmp_path, make_backbone,
@@ -126,3 +127,19 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
     assert result.history[0]["train_loss"] == result.history[0]["train_loss"]  # finite, not NaN
     plain = make_trainer(synth_dataset, tmp_path / "plain", make_backbone(), epochs=1)
     assert plain.accelerator.mixed_precision == "no"
+
+
+def test_log_with_tensorboard_goes_through_accelerate_and_keeps_metrics_csv(synth_dataset, tmp_path, make_backbone,
+                                                                            monkeypatch):
+    from limssr_core.errors import LimssrError
+    from limssr_core.training import trainer as trainer_module
+
+    run = tmp_path / "run"
+    make_trainer(synth_dataset, run, make_backbone(), epochs=1, log_with="tensorboard").fit()
+    assert list(run.rglob("events.out.tfevents.*"))  # written by accelerate's TensorBoard tracker
+    assert (run / "metrics.csv").is_file()
+    monkeypatch.setattr(trainer_module, "has_package", lambda name: False)
+    with pytest.raises(LimssrError, match="pip install wandb"):
+        trainer_module.check_tracker("wandb")
+    with pytest.raises(LimssrError, match="use none"):
+        trainer_module.check_tracker("neptune")
