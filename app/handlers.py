@@ -95,7 +95,7 @@ def _stage_progress(progress: ProgressFn) -> Callable[[str, float], None]:
     return callback
 
 
-def extract(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, progress: ProgressFn):
+def extract_features(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, progress: ProgressFn):
     """(SampleFeatures, plan, was_cached, extra warnings); identical inputs reuse the cached extraction."""
     from limssr_core.features import extract_sample
     from limssr_core.features.media import MediaError
@@ -163,7 +163,7 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
     started = time.perf_counter()
     progress(0.0, "loading the model (first request only)")
     loaded = state.registry.get(request.checkpoint)
-    sample, plan, cached, warnings = extract(request, loaded, state, progress)
+    sample, plan, cached, warnings = extract_features(request, loaded, state, progress)
     extracted = time.perf_counter()
     withheld = set(request.withhold or ())
     status = _modality_status(loaded.config, sample.status, plan)

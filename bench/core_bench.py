@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.model.backbone import Backbone, load_backbone, weight_fingerprint  # noqa: E402
+from limssr_core.model.backbone import SMOLLM2, Backbone, load_backbone, weight_fingerprint  # noqa: E402
 from limssr_core.config import LimssrConfig, ModalityConfig  # noqa: E402
 from limssr_core.data.collate import Sample, collate  # noqa: E402
 from limssr_core.model.limssr import LimssrModel  # noqa: E402
@@ -81,7 +81,7 @@ def timed(fn, device: str, warmup: int, repeats: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--backbone", default="smollm2-135m")
+    parser.add_argument("--backbone", default=SMOLLM2)
     parser.add_argument("--length", type=int, default=32, help="T segments per modality")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--dims", default="1024,768,1024")

@@ -14,9 +14,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from limssr_core.data.collate import Sample
-from limssr_core.evaluation.metrics import all_modality_subsets, fisher_z_mean, mse_in_units, spearman, summarise
+from limssr_core.evaluation.metrics import (
+    all_modality_subsets,
+    fisher_z_mean,
+    is_constant,
+    mse_in_units,
+    rank_score,
+    spearman,
+    summarise,
+)
 from limssr_core.model.limssr import LimssrModel
-from limssr_core.model.runner import predict
+from limssr_core.model.runner import normalised_predictions
 
 
 def subset_masks(samples: list[Sample], names: list[str], subset: tuple[str, ...]):
@@ -40,15 +48,16 @@ def evaluate_model(model: LimssrModel, samples: list[Sample], batch_size: int = 
         kept, masks = subset_masks(samples, names, subset)
         if len(kept) < 2:
             results.append({"modalities": list(subset), "spearman": float("nan"), "mse": float("nan"),
-                            "n": len(kept)})
+                            "n": len(kept), "constant": False})
             continue
-        pred = predict(model, kept, masks, batch_size)
+        pred = normalised_predictions(model, kept, masks, batch_size)
         target = np.array([s.target for s in kept], dtype=np.float64)
         results.append({
             "modalities": list(subset),
             "spearman": spearman(pred, target),
             "mse": mse_in_units(pred, target, model.config.score_range),
             "n": len(kept),
+            "constant": is_constant(pred),
         })
         label = "+".join(subset)
         for sample, p in zip(kept, pred):
@@ -67,7 +76,8 @@ def write_predictions_csv(rows: list[dict], path: str | Path) -> None:
 
 
 def selection_score(summary: dict, metric: str) -> float:
-    """Model-selection figure: Fisher-z average over every subset (incl. full), or the full set's rho."""
+    """Model-selection figure: Fisher-z average over every subset (incl. full), or the full set's rho; a subset
+    with constant predictions counts as rho = 0, so a collapsed model never wins."""
     if metric == "full":
-        return float(summary["full"]["spearman"])
-    return fisher_z_mean([s["spearman"] for s in summary["subsets"]])
+        return rank_score(summary["full"])
+    return fisher_z_mean([rank_score(s) for s in summary["subsets"]])

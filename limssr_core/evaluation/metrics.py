@@ -1,8 +1,11 @@
-"""Evaluation metrics and the missing-modality protocol of METHOD.md section 3 (pure numpy/scipy).
+"""Evaluation metrics and the paper's missing-modality protocol (pure numpy/scipy).
 
 Every non-empty subset of modalities is evaluated on the whole test set; each gets Spearman rho and MSE in
 original score units. "Average" is the Fisher-z mean of rho and the arithmetic mean of MSE over the
 incomplete subsets; the full set is reported separately.
+
+A subset whose predictions are all equal ("constant": a collapsed model) has no defined rho. It is marked
+`constant` and counts as rho = 0 in every average and in model selection, so collapse can never win selection.
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ def mse_in_units(
     return float(np.mean((p - t) ** 2) * (hi - lo) ** 2)
 
 
+def is_constant(pred: Sequence[float] | np.ndarray) -> bool:
+    """At least 2 predictions, all equal: rho is undefined and the model has collapsed on them."""
+    p = _as_vector(pred, "pred")
+    return p.size >= 2 and float(np.ptp(p)) == 0.0
+
+
+def rank_score(subset: dict) -> float:
+    """A subset's rho for averaging and selection: its rho, 0 when its predictions are constant."""
+    return 0.0 if subset.get("constant") else float(subset["spearman"])
+
+
 def fisher_z_mean(rhos: Sequence[float]) -> float:
     """Average correlations in Fisher-z space: tanh(mean(arctanh(clip(rho)))). nan entries are skipped."""
     values = np.asarray(rhos, dtype=np.float64).reshape(-1)
@@ -108,14 +122,16 @@ def summarise(results: list[dict], modalities: Sequence[str]) -> dict:
         result = by_set.get(frozenset(subset))
         if result is not None:
             subsets.append({"modalities": list(subset), "spearman": float(result["spearman"]),
-                            "mse": float(result["mse"]), "n": int(result["n"])})
+                            "mse": float(result["mse"]), "n": int(result["n"]),
+                            "constant": bool(result.get("constant", False))})
     incomplete = [s for s in subsets if len(s["modalities"]) < len(full_key)]
     full = by_set[full_key]
     return {
         "subsets": subsets,
-        "full": {"spearman": float(full["spearman"]), "mse": float(full["mse"])},
+        "full": {"spearman": float(full["spearman"]), "mse": float(full["mse"]),
+                 "constant": bool(full.get("constant", False))},
         "average_incomplete": {
-            "spearman": fisher_z_mean([s["spearman"] for s in incomplete]),
+            "spearman": fisher_z_mean([rank_score(s) for s in incomplete]),
             "mse": _mean_finite([s["mse"] for s in incomplete]),
         },
     }
@@ -125,13 +141,17 @@ def _fmt(value: float, digits: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
 
 
+def _fmt_rho(row: dict) -> str:
+    return "constant" if row.get("constant") else _fmt(row["spearman"], 3)
+
+
 def markdown_table(summary: dict) -> str:
     """Render `summarise` output as a Markdown table: one row per subset, then the incomplete-subset average."""
     lines = ["| Modalities | n | Spearman rho | MSE |", "|---|---:|---:|---:|"]
     for s in summary["subsets"]:
-        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt(s['spearman'], 3)} | {_fmt(s['mse'], 2)} |")
+        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt_rho(s)} | {_fmt(s['mse'], 2)} |")
     avg = summary["average_incomplete"]
     lines.append(f"| **Average (incomplete subsets)** | | {_fmt(avg['spearman'], 3)} | {_fmt(avg['mse'], 2)} |")
     full = summary["full"]
-    lines.append(f"| **Full set** | | {_fmt(full['spearman'], 3)} | {_fmt(full['mse'], 2)} |")
+    lines.append(f"| **Full set** | | {_fmt_rho(full)} | {_fmt(full['mse'], 2)} |")
     return "\n".join(lines) + "\n"

@@ -164,21 +164,22 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
     def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
         embeds, attention_mask, layouts = self.build_inputs(batch)
         hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
-        hidden = hidden.float()  # [B, L, D]; heads run in fp32
-
+        hidden = hidden.float()  # [B, L, D]
         b, device = len(batch), hidden.device
-        fusion_index = torch.tensor([layout.fusion_positions for layout in layouts])  # [B, K]
-        fusion_states = hidden[torch.arange(b)[:, None].to(device), fusion_index.to(device)]  # [B, K, D]
-        z_main = self.fusion_pool(fusion_states)  # [B, D]
+        # the heads run in fp32 even under bf16 autocast: scores must not tie from bf16 rounding
+        with torch.autocast(device_type=device.type, enabled=False):
+            fusion_index = torch.tensor([layout.fusion_positions for layout in layouts])  # [B, K]
+            fusion_states = hidden[torch.arange(b)[:, None].to(device), fusion_index.to(device)]  # [B, K, D]
+            z_main = self.fusion_pool(fusion_states)  # [B, D]
 
-        pool = self.block_pooling(layouts, hidden.shape[1]).to(device, non_blocking=True)  # [B, M, L]
-        pooled = torch.bmm(pool, hidden)  # [B, M, D]
+            pool = self.block_pooling(layouts, hidden.shape[1]).to(device, non_blocking=True)  # [B, M, L]
+            pooled = torch.bmm(pool, hidden)  # [B, M, D]
 
-        mask = batch.mask.to(device, non_blocking=True)
-        y_main = self.main_path(z_main, mask)
-        y_aux, gate, confidence = self.aux_path(pooled, mask)
-        w = torch.sigmoid(self.path_weight_logit)
-        y = w * y_main + (1 - w) * y_aux
+            mask = batch.mask.to(device, non_blocking=True)
+            y_main = self.main_path(z_main, mask)  # [B]
+            y_aux, gate, confidence = self.aux_path(pooled, mask)  # [B], [B, M], [B, M]
+            w = torch.sigmoid(self.path_weight_logit)
+            y = w * y_main + (1 - w) * y_aux  # [B]
         out = LimssrOutput(
             y=y, y_main=y_main, y_aux=y_aux, path_weight=w, modality_gate=gate, confidence=confidence,
             role_weights=self.fusion_pool.role_weights(), fusion_states=fusion_states, mask=mask,

@@ -6,7 +6,7 @@ See docs/synthetic_routines.md for the score formula and which modality shows wh
 """
 
 from limssr_core.synth.generate import generate_routines, read_plans, render_routine
-from limssr_core.synth.routines import SCORE_RANGE, Element, Latents, RoutinePlan, plan_routine, score_routine
+from limssr_core.synth.routines import SCORE_RANGE, Element, Latents, RoutinePlan, plan_routine, formula_score
 
 __all__ = [
     "SCORE_RANGE",
@@ -17,5 +17,5 @@ __all__ = [
     "plan_routine",
     "read_plans",
     "render_routine",
-    "score_routine",
+    "formula_score",
 ]

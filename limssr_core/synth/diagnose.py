@@ -77,7 +77,7 @@ def diagnose_checkpoint(checkpoint, data, routines, split: str = "test", modalit
     from limssr_core.data.dataset import load_dataset
     from limssr_core.evaluation.evaluate import subset_masks
     from limssr_core.model.checkpoint import load_checkpoint
-    from limssr_core.model.runner import predict
+    from limssr_core.model.runner import normalised_predictions
     from limssr_core.runtime import resolve_device
     from limssr_core.synth.generate import read_plans
 
@@ -92,6 +92,6 @@ def diagnose_checkpoint(checkpoint, data, routines, split: str = "test", modalit
         raise LimssrError(f"--modalities {unknown}: not modalities of this checkpoint ({names})")
     subset = tuple(n for n in names if n in subset)
     kept, masks = subset_masks(dataset.samples, names, subset)
-    scores = predict(model, kept, masks, batch_size=16)
+    scores = normalised_predictions(model, kept, masks, batch_size=16)
     predictions = {s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores, strict=True)}
     return subset, factor_report(predictions, plans)

@@ -1,7 +1,7 @@
 """Routine plans and the score formula (pure functions; no media here).
 
 A routine is planned first (`plan_routine`) from a handful of latent quality factors, then rendered (video, music,
-commentary) from the plan alone. The score is a fixed function of the plan (`score_routine`), documented in
+commentary) from the plan alone. The score is a fixed function of the plan (`formula_score`), documented in
 docs/synthetic_routines.md:
 
     score = clip(10 + 24 D + 22 S + 22 T + 22 P - 8 F, 0, 100)
@@ -222,7 +222,7 @@ def plan_routine(seed: int, index: int, *, min_seconds: float = 20.0, max_second
         key_midi=int(rng.integers(55, 67)), costume_hue=int(rng.integers(0, 180)),
     )
     plan.components = score_components(plan)
-    plan.score = score_routine(plan)
+    plan.score = formula_score(plan)
     return plan
 
 
@@ -249,7 +249,7 @@ def score_components(plan: RoutinePlan) -> dict[str, float]:
             "performance": float(plan.latents.performance), "falls": float(plan.n_falls)}
 
 
-def score_routine(plan: RoutinePlan) -> float:
+def formula_score(plan: RoutinePlan) -> float:
     """The documented score in SCORE_RANGE, rounded to 2 decimals."""
     c = score_components(plan)
     raw = BASE_POINTS + sum(WEIGHTS[k] * c[k] for k in WEIGHTS) - FALL_PENALTY * c["falls"]

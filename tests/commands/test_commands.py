@@ -33,8 +33,9 @@ def test_evaluate_writes_the_json_contract_and_predictions_csv(trained, tmp_path
     assert set(summary) == {"subsets", "full", "average_incomplete"}
     assert [s["modalities"] for s in summary["subsets"]] == [list(s) for s in all_modality_subsets(["video", "audio"])]
     for subset in summary["subsets"]:
-        assert set(subset) == {"modalities", "spearman", "mse", "n"} and 0 < subset["n"] <= 60
-    assert set(summary["full"]) == set(summary["average_incomplete"]) == {"spearman", "mse"}
+        assert set(subset) == {"modalities", "spearman", "mse", "n", "constant"} and 0 < subset["n"] <= 60
+    assert set(summary["full"]) == {"spearman", "mse", "constant"}
+    assert set(summary["average_incomplete"]) == {"spearman", "mse"}
     with open(out_csv) as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["sample_id", "subset", "target", "prediction"]

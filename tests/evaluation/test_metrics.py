@@ -73,10 +73,11 @@ def test_summarise_excludes_full_set_from_average() -> None:
     expected_mse = (20.0 + 40.0 + 25.0 + 15.0 + 14.0 + 22.0) / 6
     assert summary["average_incomplete"]["spearman"] == pytest.approx(expected_rho)
     assert summary["average_incomplete"]["mse"] == pytest.approx(expected_mse)
-    assert summary["full"] == {"spearman": 0.95, "mse": 5.0}
+    assert summary["full"] == {"spearman": 0.95, "mse": 5.0, "constant": False}
     assert [s["modalities"] for s in summary["subsets"]] == [list(s) for s in all_modality_subsets(
         ["video", "audio", "flow"])]
-    assert summary["subsets"][3] == {"modalities": ["video", "audio"], "spearman": 0.7, "mse": 15.0, "n": 100}
+    assert summary["subsets"][3] == {"modalities": ["video", "audio"], "spearman": 0.7, "mse": 15.0, "n": 100,
+                                     "constant": False}
 
     table = markdown_table(summary)
     assert table.count("\n") == 2 + 7 + 2
@@ -98,3 +99,22 @@ def test_metrics_do_not_import_torch() -> None:
 
     assert "torch" not in vars(metrics)
     assert np.isfinite(spearman(np.arange(5.0), np.arange(5.0) ** 2))
+
+
+def test_a_collapsed_subset_counts_as_zero_and_is_marked_constant():
+    from limssr_core.evaluation.evaluate import selection_score
+    from limssr_core.evaluation.metrics import is_constant, markdown_table, summarise
+
+    assert is_constant([0.4, 0.4, 0.4]) and not is_constant([0.4]) and not is_constant([0.1, 0.2])
+    results = [{"modalities": ["a"], "spearman": float("nan"), "mse": 1.0, "n": 5, "constant": True},
+               {"modalities": ["b"], "spearman": 0.8, "mse": 1.0, "n": 5},
+               {"modalities": ["a", "b"], "spearman": 0.8, "mse": 1.0, "n": 5}]
+    summary = summarise(results, ["a", "b"])
+    assert summary["subsets"][0]["constant"] and not summary["subsets"][1]["constant"]
+    # the constant subset is rho = 0 in the average, not skipped (which would give 0.8)
+    assert summary["average_incomplete"]["spearman"] == pytest.approx(np.tanh(np.arctanh(0.8) / 2))
+    collapsed = summarise([dict(r, spearman=float("nan"), constant=True) for r in results], ["a", "b"])
+    assert selection_score(collapsed, "average") == 0.0 < selection_score(summary, "average")
+    assert selection_score(collapsed, "full") == 0.0
+    table = markdown_table(summary)
+    assert "| a | 5 | constant |" in table

@@ -6,7 +6,7 @@ import torch
 from limssr_core.model.backbone import SMOLLM2, load_backbone
 from limssr_core.model.checkpoint import load_checkpoint
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
-from limssr_core.model.runner import predict
+from limssr_core.model.runner import normalised_predictions
 from limssr_core.data.dataset import load_dataset
 from limssr_core.training.run import build_config, train
 
@@ -37,5 +37,6 @@ def test_train_a_few_steps_on_smollm2_and_reload(tmp_path):
     assert model.config.backbone_identity["hidden_size"] == 576
     samples = load_dataset(data, splits=("test",), progress=False).samples
     masks = [tuple(n in s.features for n in model.config.modality_names) for s in samples]
-    first, second = predict(model, samples, masks), predict(load_checkpoint(run), samples, masks)
+    first = normalised_predictions(model, samples, masks)
+    second = normalised_predictions(load_checkpoint(run), samples, masks)
     assert torch.allclose(torch.from_numpy(first), torch.from_numpy(second), atol=1e-6)

@@ -137,3 +137,16 @@ def test_the_model_never_writes_into_the_config_it_is_given(tiny_config, make_ba
     assert model.config is not tiny_config
     assert model.config.lora_targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert model.config.backbone_identity["fingerprint"]
+
+
+def test_heads_run_in_fp32_under_bf16_autocast(model, tiny_config):
+    samples = random_samples(tiny_config, 4)
+    batch = collate(samples, tiny_config.modalities, [(True, True, True)] * 4)
+    model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(batch, compute_loss=False)
+    assert out.y.dtype == out.y_main.dtype == out.y_aux.dtype == out.modality_gate.dtype == torch.float32
+    with torch.no_grad():
+        plain = model(batch, compute_loss=False)
+    assert len(set(out.y.tolist())) == 4  # no ties from rounding
+    torch.testing.assert_close(out.y, plain.y, atol=0.05, rtol=0)  # same scores up to the body's bf16 error

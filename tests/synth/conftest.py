@@ -13,7 +13,7 @@ from limssr_core.synth.routines import (
     Latents,
     RoutinePlan,
     score_components,
-    score_routine,
+    formula_score,
 )
 
 TINY_SIZE = (128, 96)
@@ -40,7 +40,7 @@ def hand_plan(*, levels=(1, 4, 3), fall_on: int | None = 1, offset: float = 0.05
         latents=Latents(ambition=0.5, fall_rate=0.1, musicality=0.5, smoothness=smoothness, performance=performance),
         key_midi=60, costume_hue=60)
     plan.components = score_components(plan)
-    plan.score = score_routine(plan)
+    plan.score = formula_score(plan)
     return plan
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from limssr_core.synth.commentary import LEVEL_WORDS, ROTATIONS, write_commentary
-from limssr_core.synth.routines import SCORE_RANGE, assign_splits, plan_routine, score_components, score_routine
+from limssr_core.synth.routines import SCORE_RANGE, assign_splits, plan_routine, score_components, formula_score
 
 
 def test_plan_is_deterministic_per_seed_and_index():
@@ -33,18 +33,18 @@ def test_score_matches_hand_computation(make_plan):
     d = (0 + 1 + 2 / 3) / 3
     t = 1 - 0.05 / (0.24 * 0.5)
     expected = 10 + 24 * d + 22 * 0.5 + 22 * t + 22 * 0.25 - 8 * 1
-    assert score_routine(plan) == pytest.approx(round(expected, 2), abs=1e-9)
+    assert formula_score(plan) == pytest.approx(round(expected, 2), abs=1e-9)
     c = score_components(plan)
     assert c == pytest.approx({"difficulty": d, "smoothness": 0.5, "timing": t, "performance": 0.25, "falls": 1})
 
 
 def test_score_is_clipped_to_range(make_plan):
     best = make_plan(levels=(4, 4, 4), fall_on=None, offset=0.0, smoothness=1.0, performance=1.0)
-    assert score_routine(best) == SCORE_RANGE[1]
+    assert formula_score(best) == SCORE_RANGE[1]
     worst = make_plan(levels=(1, 1, 1), fall_on=None, offset=0.2, smoothness=0.0, performance=0.0)
     for e in worst.elements:
         e.fall = True
-    assert score_routine(worst) == SCORE_RANGE[0]
+    assert formula_score(worst) == SCORE_RANGE[0]
 
 
 @pytest.mark.parametrize("change, direction", [
@@ -56,7 +56,7 @@ def test_score_is_clipped_to_range(make_plan):
 ])
 def test_each_factor_moves_the_score_in_the_documented_direction(make_plan, change, direction):
     base = make_plan()
-    assert np.sign(score_routine(make_plan(**change)) - score_routine(base)) == direction
+    assert np.sign(formula_score(make_plan(**change)) - formula_score(base)) == direction
 
 
 def test_factors_have_comparable_weight_over_many_plans():
