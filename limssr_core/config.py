@@ -25,6 +25,15 @@ IMPUTATION_TEMPLATE = (
     "Infer the latent content of each missing modality at its marked positions from the available context. "
 )
 INTEGRATION_TEMPLATE = "Integrate the information of every modality into the joint representation at the fusion positions."
+# The paper's prompt word for word (arXiv 2605.00434, Sec. 3.2); {missing} is "none" when nothing is missing.
+PAPER_PROMPT_TEMPLATE = (
+    "Given the available {available} features from an action video. The {missing} modality is missing. Based on the "
+    "available modalities, please infer and reconstruct the useful latent representations for the missing {missing} "
+    "modalities at the designated positions. Then integrate and enhance all multimodal features for action quality "
+    "assessment. Output the fused multi-dimensional feature representations at the designated feature dimension "
+    "positions: "
+)
+PROMPT_STYLES = ("studio", "paper")
 
 
 @dataclass
@@ -74,6 +83,7 @@ class LimssrConfig:
     lora_targets: list[str] | None = None  # module names LoRA wraps; default: the attention projections
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE  # instruction text; {score_name} and the parts' slots are filled in
     prompt_parts: tuple[str, ...] = ("availability", "imputation", "integration")  # prompt sentences to include
+    prompt_style: str = "studio"  # studio (prompt_template with its parts) | paper (the paper's prompt word for word)
     score_loss_weight: float = 10.0  # weight of the score loss
     consistency_loss_weight: float = 1.0  # weight of the two paths' consistency loss
     fusion_reg_weight: float = 1.0  # weight of the fusion-token regulariser
@@ -91,6 +101,8 @@ class LimssrConfig:
         lo, hi = self.score_range
         if not hi > lo:
             raise LimssrError(f"score_range must be (low, high) with high > low, got {self.score_range}")
+        if self.prompt_style not in PROMPT_STYLES:
+            raise LimssrError(f"prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
         if self.fusion_reg not in ("margin", "triplet"):
             raise LimssrError(f"fusion_reg must be 'margin' or 'triplet', got {self.fusion_reg!r}")
         self.score_range = (float(lo), float(hi))

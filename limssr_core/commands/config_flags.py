@@ -14,9 +14,10 @@ import typing
 
 from limssr_core.config import field_comments
 
-ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--precision",)}
+ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--precision",),
+           "prompt_style": ("--prompt",)}
 SHORTHANDS = {"dropout": ("projector_dropout", "head_dropout")}  # flag dest -> the fields it sets
-CHOICES = {"fusion_reg": ("margin", "triplet"), "select_on": ("val", "test"), "select_metric": ("average", "full"),
+CHOICES = {"fusion_reg": ("margin", "triplet"), "prompt_style": ("studio", "paper"), "select_on": ("val", "test"), "select_metric": ("average", "full"),
            "mixed_precision": ("auto", "no", "bf16", "fp16"), "log_with": ("none", "tensorboard", "trackio", "wandb")}
 
 

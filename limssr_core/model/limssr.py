@@ -23,7 +23,15 @@ from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, Uncer
 from limssr_core.model.hub import CARD_NAME, LIBRARY_NAME, TAGS
 from limssr_core.model.losses import limssr_loss
 from limssr_core.model.projector import ModalityProjector
-from limssr_core.model.prompt import SequenceLayout, SpecialVocab, build_layout, build_prompt, split_by_mask
+from limssr_core.model.prompt import (
+    SequenceLayout,
+    SpecialVocab,
+    build_layout,
+    build_paper_prompt,
+    build_prompt,
+    prompt_token_ids,
+    split_by_mask,
+)
 
 
 @dataclass
@@ -86,6 +94,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
 
     def prompt_text(self, mask: tuple[bool, ...]) -> str:
         observed, missing = split_by_mask(self.config.modality_names, mask)
+        if self.config.prompt_style == "paper":
+            return build_paper_prompt(observed, missing)
         return build_prompt(self.config.prompt_template, self.config.score_name, observed, missing,
                             self.config.prompt_parts)
 
@@ -98,7 +108,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         with self._cache_lock:
             if mask not in self._prompt_cache:
                 text = self.prompt_text(mask)
-                self._prompt_cache[mask] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+                self._prompt_cache[mask] = prompt_token_ids(self.tokenizer, text)
             block_lengths = {
                 m.name: (n if present else m.length)
                 for m, n, present in zip(self.config.modalities, lengths, mask)

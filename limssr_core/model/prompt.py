@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limssr_core.config import AVAILABILITY_TEMPLATE, IMPUTATION_TEMPLATE, INTEGRATION_TEMPLATE
+from limssr_core.config import (
+    AVAILABILITY_TEMPLATE,
+    IMPUTATION_TEMPLATE,
+    INTEGRATION_TEMPLATE,
+    PAPER_PROMPT_TEMPLATE,
+)
 
 FEATURE_SLOT = -1
 
@@ -94,6 +99,21 @@ def build_prompt(
         integration=INTEGRATION_TEMPLATE if "integration" in parts else "",
     )
     return text.strip()
+
+
+def build_paper_prompt(observed: list[str], missing: list[str]) -> str:
+    """The paper's prompt word for word, for one mask pattern ("none" as the missing list when nothing is)."""
+    return PAPER_PROMPT_TEMPLATE.format(available=_join(observed), missing=_join(missing))
+
+
+def prompt_token_ids(tokenizer, text: str) -> list[int]:
+    """The prompt's token ids, led by BOS where the tokenizer adds one itself (Llama-3.2, Gemma-3), never EOS."""
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    bos = getattr(tokenizer, "bos_token_id", None)
+    with_special = tokenizer(text, add_special_tokens=True)["input_ids"]
+    if bos is not None and with_special and with_special[0] == bos and (not ids or ids[0] != bos):
+        ids.insert(0, bos)
+    return ids
 
 
 def split_by_mask(modalities: list[str], mask: tuple[bool, ...]) -> tuple[list[str], list[str]]:

@@ -2,13 +2,15 @@
 
 - `dataset`: what is on disk; a sample's absent files are its missing modalities (the default).
 - `fixed:RATE`: each training sample keeps one random missing pattern for the whole run: every modality it has is
-  withheld with probability RATE, keeping at least one. Withheld modalities are never read.
+  withheld with probability RATE, keeping at least one. Withheld modalities are never read. A sample's pattern is
+  drawn from (seed, sample id) alone, so the order of the training list does not matter.
 - `per-batch`: the published code's behaviour, for comparison: one random non-empty subset per batch, applied to every
   sample in it (a sample left with nothing keeps one of its own modalities, chosen at random).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,11 +49,17 @@ def _keep_one_if_empty(mask: np.ndarray, available: np.ndarray, rng: np.random.G
     return mask
 
 
+def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
+    """A generator that depends on the seed and the sample id only (a stable hash, not Python's salted `hash`)."""
+    digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
 def fixed_patterns(samples: list[Sample], modalities: list[str], rate: float, seed: int) -> dict[str, tuple]:
-    """One persistent mask per training sample, seeded, with at least one observed modality."""
-    rng = np.random.default_rng(seed)
+    """One persistent mask per training sample, keyed on (seed, sample id), with at least one observed modality."""
     patterns = {}
     for sample in samples:
+        rng = sample_rng(seed, sample.sample_id)
         available = np.array(available_mask(sample, modalities))
         mask = available & (rng.random(len(modalities)) >= rate)
         patterns[sample.sample_id] = tuple(bool(v) for v in _keep_one_if_empty(mask, available, rng))
@@ -82,6 +90,12 @@ class MaskPolicy:
                 out.append(tuple(bool(v) for v in mask))
             return out
         return [available_mask(s, self.modalities) for s in batch]
+
+    def effective_missing_rate(self, samples: list[Sample]) -> float:
+        """The fraction of (sample, modality) pairs on disk that training withholds (fixed mode; else 0)."""
+        on_disk = sum(sum(available_mask(s, self.modalities)) for s in samples)
+        observed = sum(self.observed_counts(samples).values())
+        return 1.0 - observed / on_disk if on_disk else 0.0
 
     def observed_counts(self, samples: list[Sample]) -> dict[str, int]:
         """How often each modality is actually observed in training under this mode (fixed/dataset)."""

@@ -136,6 +136,9 @@ class Trainer:
         self.splits = make_splits(dataset, config)
         names = config.modality_names
         self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed)
+        if self.mode.kind == "fixed":
+            log.info("training-time missingness %s: %.1f%% of the training split's (sample, modality) pairs are "
+                     "withheld", training.train_missing, 100 * self.policy.effective_missing_rate(self.splits.train))
         never = [m for m, n in self.policy.observed_counts(self.splits.train).items() if n == 0]
         if never:
             raise DataError(f"modality {never} is never observed in the training split of {dataset.root}; "

@@ -150,3 +150,13 @@ def test_heads_run_in_fp32_under_bf16_autocast(model, tiny_config):
         plain = model(batch, compute_loss=False)
     assert len(set(out.y.tolist())) == 4  # no ties from rounding
     torch.testing.assert_close(out.y, plain.y, atol=0.05, rtol=0)  # same scores up to the body's bf16 error
+
+
+def test_prompt_style_paper_frames_the_sequence_with_the_papers_prompt(tiny_config, make_backbone):
+    import dataclasses
+
+    model = LimssrModel(dataclasses.replace(tiny_config, prompt_style="paper"), make_backbone())
+    assert model.prompt_text((True, False, True)).startswith("Given the available video, text features")
+    layout, _ = model.layout((True, False, True), (3, 0, 2))
+    prompt_ids = model.tokenizer(model.prompt_text((True, False, True)), add_special_tokens=False)["input_ids"]
+    assert list(layout.token_ids[:len(prompt_ids)]) == prompt_ids

@@ -58,3 +58,35 @@ def test_layout_needs_an_observed_modality():
     vocab = SpecialVocab(tuple(NAMES), 2, 10)
     with pytest.raises(ValueError):
         build_layout([], vocab, (False, False, False), {"video": 1, "flow": 1, "audio": 1})
+
+
+def test_the_papers_prompt_word_for_word():
+    from limssr_core.model.prompt import build_paper_prompt
+
+    text = build_paper_prompt(["video", "audio"], ["flow"])
+    assert text == ("Given the available video, audio features from an action video. The flow modality is missing. "
+                    "Based on the available modalities, please infer and reconstruct the useful latent "
+                    "representations for the missing flow modalities at the designated positions. Then integrate "
+                    "and enhance all multimodal features for action quality assessment. Output the fused "
+                    "multi-dimensional feature representations at the designated feature dimension positions: ")
+    assert "The none modality is missing." in build_paper_prompt(["video"], [])
+
+
+def _tiny_tokenizer(add_bos: bool):
+    """A local word-level tokenizer whose post-processor adds BOS (as Llama-3.2's and Gemma-3's do) or not."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<s>": 0, "</s>": 1, "<unk>": 2, "judge": 3, "this": 4}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    if add_bos:
+        tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+
+
+def test_bos_leads_the_prompt_where_the_tokenizer_adds_one():
+    from limssr_core.model.prompt import prompt_token_ids
+
+    assert prompt_token_ids(_tiny_tokenizer(add_bos=True), "judge this") == [0, 3, 4]
+    assert prompt_token_ids(_tiny_tokenizer(add_bos=False), "judge this") == [3, 4]

@@ -55,3 +55,19 @@ def test_per_batch_mode_applies_one_subset_to_the_whole_batch():
         assert len(set(masks)) == 1 and any(masks[0])
         seen.add(masks[0])
     assert len(seen) == 7
+
+
+def test_fixed_patterns_depend_on_the_sample_id_not_the_list_order():
+    data = samples(40)
+    forward = fixed_patterns(data, NAMES, 0.4, seed=3)
+    backward = fixed_patterns(list(reversed(data)), NAMES, 0.4, seed=3)
+    assert forward == backward
+    assert fixed_patterns(data[:10], NAMES, 0.4, seed=3) == {k: forward[k] for k in list(forward)[:10]}
+    assert fixed_patterns(data, NAMES, 0.4, seed=4) != forward
+
+
+def test_effective_missing_rate():
+    data = samples(500)
+    policy = MaskPolicy(MissingnessMode("fixed", 0.3), data, NAMES, seed=0)
+    assert 0.25 < policy.effective_missing_rate(data) < 0.35
+    assert MaskPolicy(MissingnessMode("dataset"), data, NAMES, seed=0).effective_missing_rate(data) == 0.0

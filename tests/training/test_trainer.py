@@ -95,10 +95,10 @@ def test_unknown_preset_is_a_clear_error(synth_dataset, tmp_path):
     with pytest.raises(LimssrError, match="unknown preset 'fs1000-xyz'"):
         build_config(dataset, preset="fs1000-xyz")
     config = build_config(dataset, preset="rg-ball")
-    assert config.modalities[0].length == 68 and config.training.epochs == 150
-    assert config.projector_dropout == config.head_dropout == 0.3
+    assert config.modalities[0].length == 68 and config.training.epochs == 80
+    assert config.projector_dropout == config.head_dropout == 0.35
     explicit = build_config(dataset, preset="rg-ball", training={"epochs": 3}, model={"head_dropout": 0.0})
-    assert explicit.training.epochs == 3 and explicit.head_dropout == 0.0 and explicit.projector_dropout == 0.3
+    assert explicit.training.epochs == 3 and explicit.head_dropout == 0.0 and explicit.projector_dropout == 0.35
     config = build_config(dataset, length="text=3")
     assert [m.length for m in config.modalities] == [32, 32, 3]
     with pytest.raises(LimssrError, match="lidar=3"):
@@ -143,3 +143,23 @@ def test_log_with_tensorboard_goes_through_accelerate_and_keeps_metrics_csv(synt
         trainer_module.check_tracker("wandb")
     with pytest.raises(LimssrError, match="use none"):
         trainer_module.check_tracker("neptune")
+
+
+def test_presets_are_the_papers():
+    from limssr_core.training.presets import PRESETS
+
+    epochs = {name: p["epochs"] for name, p in PRESETS.items()}
+    assert epochs == {"fs1000-tes": 160, "fs1000-pcs": 100, "fs1000-ss": 130, "fs1000-tr": 90, "fs1000-pe": 130,
+                      "fs1000-co": 200, "fs1000-in": 290, "fisv-tes": 270, "fisv-pcs": 140, "rg-ball": 80,
+                      "rg-clubs": 100, "rg-hoop": 100, "rg-ribbon": 270}
+    assert {name.split("-")[0]: (p["length"], p["dropout"]) for name, p in PRESETS.items()} == {
+        "fs1000": (95, 0.15), "fisv": (124, 0.15), "rg": (68, 0.35)}
+
+
+def test_the_run_log_states_the_effective_missing_rate(synth_dataset, tmp_path, make_backbone, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="limssr_core.training.trainer"):
+        make_trainer(synth_dataset, tmp_path / "run", make_backbone(), train_missing="fixed:0.3")
+    assert "fixed:0.3" in caplog.text and "% of the training split's (sample, modality) pairs are withheld" in \
+        caplog.text
