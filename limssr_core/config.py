@@ -42,6 +42,7 @@ class ModalityConfig:
     dim: int
     extractor: str = "unknown"
     length: int = 32  # T_m: segments per block (longer sequences are cropped; a missing block has T_m placeholders)
+    timeline: bool = True  # on the video's timeline: training crops share the video's window (else its own crop)
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """From samples (variable-length feature arrays, some modalities absent) to a model batch.
 
-Training takes a random crop of T_m consecutive segments per modality; evaluation takes the centre crop. Shorter
-sequences are not zero-padded into fake data: the batch records each sequence's true length and the model only reads
-valid segments. A modality that is absent, or withheld by a mask, has length 0 and mask bit 0.
+Training takes one random crop per sample: a start on the video's timeline shared by every modality on it (a modality
+with another number of segments starts at the same fraction of the routine), T_m consecutive segments each; a
+modality off the timeline (plain-text commentary: one vector per sentence) is cropped on its own. Evaluation takes
+each modality's centre crop (the paper's protocol). Shorter sequences are not zero-padded into fake data: the batch
+records each sequence's true length and the model only reads valid segments. A modality that is absent, or withheld
+by a mask, has length 0 and mask bit 0.
 """
 
 from __future__ import annotations
@@ -57,6 +60,31 @@ def crop_window(length: int, window: int, rng: np.random.Generator | None) -> sl
     return slice(start, start + window)
 
 
+def crop_windows(lengths: dict[str, int], modalities: list[ModalityConfig], rng: np.random.Generator | None
+                 ) -> dict[str, slice]:
+    """Each present modality's window: centre crops without `rng`; with it, one random start shared (as a fraction of
+    the sequence) by the modalities on the timeline, the first present one in config order setting it."""
+    if rng is None:
+        return {m.name: crop_window(lengths[m.name], m.length, None) for m in modalities if m.name in lengths}
+    windows: dict[str, slice] = {}
+    fraction = None  # where the shared window starts, as a fraction of the reference sequence
+    for m in modalities:
+        if m.name not in lengths:
+            continue
+        n = lengths[m.name]
+        if not m.timeline:
+            windows[m.name] = crop_window(n, m.length, rng)
+            continue
+        if fraction is None:
+            window = crop_window(n, m.length, rng)
+            fraction = window.start / n if n else 0.0
+            windows[m.name] = window
+            continue
+        start = min(int(round(fraction * n)), max(0, n - m.length))
+        windows[m.name] = slice(start, min(n, start + m.length))
+    return windows
+
+
 def collate(
     samples: list[Sample],
     modalities: list[ModalityConfig],
@@ -65,23 +93,29 @@ def collate(
 ) -> LimssrBatch:
     """Stack samples into a batch.
 
-    modalities: the model's modality configs in config order (name, dim, T_m). masks: optional per-sample mask that further withholds modalities
-    (a modality is observed only if the sample has it and its mask bit is set).
+    modalities: the model's modality configs in config order (name, dim, T_m, timeline). masks: optional per-sample
+    mask that further withholds modalities (a modality is observed only if the sample has it and its mask bit is set).
+    rng: training crops (see the module docstring); None: centre crops.
     """
     b, m = len(samples), len(modalities)
     lengths = torch.zeros(b, m, dtype=torch.long)
     features = {mod.name: torch.zeros(b, mod.length, mod.dim) for mod in modalities}
     for i, sample in enumerate(samples):
+        observed = {}
         for j, mod in enumerate(modalities):
-            name, dim, window = mod.name, mod.dim, mod.length
-            array = sample.features.get(name)
+            array = sample.features.get(mod.name)
             if array is None or (masks is not None and not masks[i][j]):
                 continue
-            if array.ndim != 2 or array.shape[1] != dim:
-                raise ValueError(f"sample {sample.sample_id}: {name} features have shape {array.shape}, "
-                                 f"expected [T, {dim}]")
-            window_slice = crop_window(array.shape[0], window, rng)
-            chunk = torch.from_numpy(np.ascontiguousarray(array[window_slice], dtype=np.float32))
+            if array.ndim != 2 or array.shape[1] != mod.dim:
+                raise ValueError(f"sample {sample.sample_id}: {mod.name} features have shape {array.shape}, "
+                                 f"expected [T, {mod.dim}]")
+            observed[mod.name] = array
+        windows = crop_windows({name: a.shape[0] for name, a in observed.items()}, modalities, rng)
+        for j, mod in enumerate(modalities):
+            name = mod.name
+            if name not in observed:
+                continue
+            chunk = torch.from_numpy(np.ascontiguousarray(observed[name][windows[name]], dtype=np.float32))
             features[name][i, : chunk.shape[0]] = chunk
             lengths[i, j] = chunk.shape[0]
     empty = [s.sample_id for s, row in zip(samples, lengths) if int(row.sum()) == 0]

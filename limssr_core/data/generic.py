@@ -30,6 +30,11 @@ SAMPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 class ModalityInfo:
     dim: int
     extractor: str = "unknown"
+    timeline: bool = True  # its segments lie on the video's timeline (plain-text commentary's sentences do not)
+
+
+# Datasets written before `timeline` was recorded: these modalities were on the video's timeline.
+TIMELINE_BY_DEFAULT = ("video", "flow", "audio", "commentary", "speech")
 
 
 @dataclass
@@ -61,7 +66,9 @@ class DatasetSpec:
             dim = info.get("dim") if isinstance(info, dict) else None
             if not isinstance(dim, int) or dim <= 0:
                 raise DataError(f"{source}: modalities.{name}.dim must be a positive integer, got {dim!r}")
-            modalities[name] = ModalityInfo(dim=dim, extractor=str(info.get("extractor", "unknown")))
+            timeline = bool(info["timeline"]) if "timeline" in info else name in TIMELINE_BY_DEFAULT
+            modalities[name] = ModalityInfo(dim=dim, extractor=str(info.get("extractor", "unknown")),
+                                            timeline=timeline)
         return cls(
             name=str(raw["name"]),
             score_name=str(raw["score_name"]),

@@ -103,7 +103,8 @@ def generate_features(options: SynthOptions) -> tuple[DatasetSpec, list[tuple[st
         name=options.name,
         score_name="score",
         score_range=(float(lo), float(hi)),
-        modalities={name: ModalityInfo(dim=dim, extractor="synthetic@1") for name, dim in options.modalities.items()},
+        modalities={name: ModalityInfo(dim=dim, extractor="synthetic@1", timeline=True)  # one length per sample
+                    for name, dim in options.modalities.items()},
         segment={"frames": None, "seconds": None},
     )
     return spec, samples

@@ -167,6 +167,9 @@ def extract_dataset(
         score_range = (min(scores), max(scores)) if scores else (0.0, 1.0)
         if score_range[1] <= score_range[0]:
             score_range = (score_range[0], score_range[0] + 1.0)
+    kinds = {r.get("commentary_kind") for r in samples.values()} - {None}
+    if "commentary" in spec_modalities:  # on the timeline unless some sample's commentary is plain sentences
+        spec_modalities["commentary"].timeline = kinds <= {"timed", "transcribed"}
     spec = DatasetSpec(name=out.name, score_name=score_name, score_range=score_range, modalities=spec_modalities,
                        segment={"frames": config.segment_frames, "seconds": None,
                                 "max_segments": config.max_segments, "policy": config.segment_policy})
@@ -209,4 +212,5 @@ def _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities,
         "media": result.meta["media"],
         "warnings": result.meta["warnings"],
         "timings_s": result.meta["timings_s"],
+        "commentary_kind": result.meta.get("commentary", {}).get("kind"),  # timed | transcribed | plain | None
     }

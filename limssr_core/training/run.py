@@ -69,7 +69,7 @@ def build_config(dataset: FeatureDataset, model: dict | None = None, training: d
     spec = dataset.spec
     lengths = parse_lengths(length, list(spec.modalities), chosen.get("length", DEFAULT_LENGTH))
     return LimssrConfig(
-        modalities=[ModalityConfig(name, info.dim, info.extractor, lengths[name])
+        modalities=[ModalityConfig(name, info.dim, info.extractor, lengths[name], info.timeline)
                     for name, info in spec.modalities.items()],
         score_name=spec.score_name,
         score_range=spec.score_range,

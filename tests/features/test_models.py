@@ -57,6 +57,8 @@ def test_extract_dataset_cli_resumable_report(media, tmp_path):
                                                                "reason": "no audio stream in noaudio.mp4"}
     spec = load_spec(out)
     assert spec.modalities["video"].extractor == "effnet-lite0@1" and spec.segment["frames"] == 32
+    assert spec.modalities["video"].timeline and spec.modalities["audio"].timeline
+    assert spec.modalities["commentary"].timeline is False  # normal.txt is plain sentences, not timed
     rows = {r.sample_id: r for r in read_labels(out)}
     assert rows["normal"].score == 7.5 and rows["noaudio"].split == "test"
     assert load_features(out / "features/video/normal.npy", 1280).shape == (2, 1280)

@@ -1,0 +1,54 @@
+"""Training crops: one start per sample on the video's timeline, shared by the modalities on it."""
+
+import numpy as np
+
+from limssr_core.config import ModalityConfig
+from limssr_core.data.collate import Sample, collate, crop_windows
+
+DIM = 2
+
+
+def indexed(n: int) -> np.ndarray:
+    """Features that encode their segment index (as a fraction of the sequence) in every column."""
+    return np.repeat((np.arange(n) / n)[:, None], DIM, axis=1).astype(np.float32)
+
+
+def test_modalities_on_the_timeline_come_out_aligned():
+    modalities = [ModalityConfig("video", DIM, length=8), ModalityConfig("flow", DIM, length=8),
+                  ModalityConfig("audio", DIM, length=4),  # half the segment rate: half the window
+                  ModalityConfig("commentary", DIM, length=3, timeline=False)]
+    sample = Sample("s", {"video": indexed(40), "flow": indexed(40), "audio": indexed(20),
+                          "commentary": indexed(6)}, 0.5)
+    rng = np.random.default_rng(0)
+    starts = set()
+    for _ in range(50):
+        batch = collate([sample], modalities, rng=rng)
+        video, flow, audio = (batch.features[m][0, 0, 0].item() for m in ("video", "flow", "audio"))
+        assert video == flow  # the same segment
+        assert abs(audio - video) <= 1 / 20  # the same moment, to one segment of the coarser modality
+        starts.add(video)
+    assert len(starts) > 10  # and the start really is random
+
+
+def test_off_timeline_modalities_are_cropped_on_their_own():
+    modalities = [ModalityConfig("video", DIM, length=2), ModalityConfig("commentary", DIM, length=2, timeline=False)]
+    rng = np.random.default_rng(1)
+    pairs = {(w["video"].start, w["commentary"].start)
+             for w in (crop_windows({"video": 40, "commentary": 40}, modalities, rng) for _ in range(40))}
+    assert len({v - c for v, c in pairs}) > 5  # not tied to the video's start
+
+
+def test_evaluation_takes_centre_crops():
+    modalities = [ModalityConfig("video", DIM, length=4), ModalityConfig("audio", DIM, length=4)]
+    windows = crop_windows({"video": 10, "audio": 8}, modalities, None)
+    assert windows == {"video": slice(3, 7), "audio": slice(2, 6)}
+
+
+def test_old_datasets_put_the_known_modalities_on_the_timeline():
+    from limssr_core.data.generic import DatasetSpec
+
+    spec = DatasetSpec.from_json({"name": "d", "score_name": "s", "score_range": [0, 1], "modalities": {
+        "video": {"dim": 3}, "commentary": {"dim": 3}, "text": {"dim": 3},
+        "lidar": {"dim": 3, "timeline": True}}})
+    assert {name: info.timeline for name, info in spec.modalities.items()} == {
+        "video": True, "commentary": True, "text": False, "lidar": True}
