@@ -88,7 +88,7 @@ class LimssrConfig:
     score_loss_weight: float = 10.0  # weight of the score loss
     consistency_loss_weight: float = 1.0  # weight of the two paths' consistency loss
     fusion_reg_weight: float = 1.0  # weight of the fusion-token regulariser
-    fusion_reg: str = "margin"  # fusion-token regulariser: margin (paper) | triplet (published code)
+    fusion_reg: str = "triplet"  # fusion-token regulariser: triplet (the published code's) | cosine-hinge (ours)
     fusion_reg_margin: float = 1.0  # margin of the fusion-token regulariser
     training: TrainingConfig = field(default_factory=TrainingConfig)
     dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
@@ -104,8 +104,10 @@ class LimssrConfig:
             raise LimssrError(f"score_range must be (low, high) with high > low, got {self.score_range}")
         if self.prompt_style not in PROMPT_STYLES:
             raise LimssrError(f"prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
-        if self.fusion_reg not in ("margin", "triplet"):
-            raise LimssrError(f"fusion_reg must be 'margin' or 'triplet', got {self.fusion_reg!r}")
+        if self.fusion_reg == "margin":  # its name before it was renamed (checkpoints of earlier versions)
+            self.fusion_reg = "cosine-hinge"
+        if self.fusion_reg not in ("triplet", "cosine-hinge"):
+            raise LimssrError(f"fusion_reg must be 'triplet' or 'cosine-hinge', got {self.fusion_reg!r}")
         self.score_range = (float(lo), float(hi))
         self.prompt_parts = tuple(self.prompt_parts)
 

@@ -17,7 +17,8 @@ from limssr_core.config import field_comments
 ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--precision",),
            "prompt_style": ("--prompt",)}
 SHORTHANDS = {"dropout": ("projector_dropout", "head_dropout")}  # flag dest -> the fields it sets
-CHOICES = {"fusion_reg": ("margin", "triplet"), "prompt_style": ("studio", "paper"), "select_on": ("val", "test"), "select_metric": ("average", "full"),
+CHOICES = {"fusion_reg": ("triplet", "cosine-hinge"), "prompt_style": ("studio", "paper"), "select_on": ("val", "test"),
+           "select_metric": ("average", "full"),
            "mixed_precision": ("auto", "no", "bf16", "fp16"), "log_with": ("none", "tensorboard", "trackio", "wandb")}
 
 

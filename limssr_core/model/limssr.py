@@ -150,12 +150,12 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             valid = torch.arange(modality.length)[None, :] < n[:, None]  # [B, T_m]
             rows, steps = valid.nonzero(as_tuple=True)  # [N], [N]
             starts = torch.tensor([layout.blocks[modality.name][0] for layout in layouts])  # [B]
-            scatter.append((modality.name, rows, steps, starts[rows] + steps))
+            scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
         ids, attention_mask = ids.to(device, non_blocking=True), attention_mask.to(device, non_blocking=True)
         embeds = self.embed_ids(ids)  # [B, L, D]
-        for name, rows, steps, positions in scatter:
+        for name, rows, steps, positions, observers in scatter:
             rows, steps, positions = (t.to(device, non_blocking=True) for t in (rows, steps, positions))
-            projected = self.projectors[name](batch.features[name][rows, steps])  # [N, D]
+            projected = self.projectors[name](batch.features[name][rows, steps], observers, len(batch))  # [N, D]
             embeds = embeds.index_put((rows, positions), projected.to(embeds.dtype))
         return embeds, attention_mask, layouts
 

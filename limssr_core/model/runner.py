@@ -47,7 +47,8 @@ def run_batches(model: LimssrModel, samples: list[Sample], masks: list[Mask], ba
         model.train(was_training)
 
 
-def normalised_predictions(model: LimssrModel, samples: list[Sample], masks: list[Mask], batch_size: int = 16) -> np.ndarray:
+def normalised_predictions(model: LimssrModel, samples: list[Sample], masks: list[Mask], batch_size: int = 16
+                           ) -> np.ndarray:
     """Normalised predictions y [N] for samples under the given masks."""
     preds = [out.y.float().cpu().numpy() for _, out in run_batches(model, samples, masks, batch_size)]
     return np.concatenate(preds) if preds else np.zeros(0)

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from limssr_core.model.losses import fusion_margin_loss, fusion_triplet_loss, limssr_loss
+from limssr_core.model.losses import fusion_cosine_hinge_loss, fusion_triplet_loss, limssr_loss
 
 
 def mean_pairwise_cosine(states: torch.Tensor) -> float:
@@ -13,7 +13,7 @@ def mean_pairwise_cosine(states: torch.Tensor) -> float:
     return float(cos[:, off_diagonal].mean())
 
 
-@pytest.mark.parametrize("loss_fn", [fusion_margin_loss, fusion_triplet_loss])
+@pytest.mark.parametrize("loss_fn", [fusion_cosine_hinge_loss, fusion_triplet_loss])
 def test_fusion_regulariser_decreases_token_similarity(loss_fn):
     torch.manual_seed(0)
     shared = torch.randn(1, 1, 32)
@@ -32,9 +32,27 @@ def test_fusion_regulariser_decreases_token_similarity(loss_fn):
     assert float(loss_fn(states).detach()) < first
 
 
-def test_margin_loss_is_zero_for_orthogonal_tokens():
+def test_cosine_hinge_is_zero_for_orthogonal_tokens():
     states = torch.eye(4).unsqueeze(0).repeat(2, 1, 1)
-    assert float(fusion_margin_loss(states, margin=1.0)) == 0.0
+    assert float(fusion_cosine_hinge_loss(states, margin=1.0)) == 0.0
+
+
+@pytest.mark.parametrize("loss_fn", [fusion_cosine_hinge_loss, fusion_triplet_loss])
+def test_each_regulariser_separates_collapsed_from_spread_tokens(loss_fn):
+    torch.manual_seed(0)
+    collapsed = torch.randn(6, 1, 16).repeat(1, 4, 1)  # every sample's 4 tokens identical
+    spread = torch.eye(16)[:4].unsqueeze(0).repeat(6, 1, 1) + 0.01 * torch.randn(6, 4, 16)  # one direction each
+    assert float(loss_fn(collapsed)) > 0.5 > 0.05 > float(loss_fn(spread))
+
+
+def test_the_triplet_form_uses_cosine_distance_with_margin_one():
+    # token 0 and token 1 at 90 degrees in both samples: positives at distance 0, negatives at cosine distance 1
+    states = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 3.0]]])
+    assert float(fusion_triplet_loss(states, margin=1.0)) == pytest.approx(0.0, abs=1e-6)  # 0 - 1 + 1
+    # Euclidean distance between the unit vectors would be sqrt(2) and give relu(0 - 1.414 + 1) = 0 too; at 60
+    # degrees cosine distance is 0.5 (loss 0.5) where the Euclidean one is 1.0 (loss 0): the forms differ
+    sixty = torch.tensor([[[1.0, 0.0], [0.5, 3 ** 0.5 / 2]]]).repeat(2, 1, 1)
+    assert float(fusion_triplet_loss(sixty, margin=1.0)) == pytest.approx(0.5, abs=1e-5)
 
 
 def test_total_loss_weights(tiny_config):
@@ -44,3 +62,11 @@ def test_total_loss_weights(tiny_config):
     parts = limssr_loss(y, y_main, y_aux, target, states, tiny_config)
     expected = 10 * ((0.2**2 + 0) / 2) + 1 * ((0.2**2 + 0.2**2) / 2) + 0
     assert float(parts["loss"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_checkpoints_that_say_margin_get_the_cosine_hinge_they_were_trained_with():
+    from limssr_core.config import LimssrConfig, ModalityConfig
+
+    legacy = LimssrConfig.from_json({"modalities": [{"name": "video", "dim": 3}], "fusion_reg": "margin"})
+    assert legacy.fusion_reg == "cosine-hinge"
+    assert LimssrConfig(modalities=[ModalityConfig("video", 3)]).fusion_reg == "triplet"
