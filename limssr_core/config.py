@@ -34,6 +34,12 @@ PAPER_PROMPT_TEMPLATE = (
     "positions: "
 )
 PROMPT_STYLES = ("studio", "paper")
+MODALITY_GATES = ("paper", "linear-post-attention")
+
+# Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
+# with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
+FORMAT_VERSION = 2
+LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention"}}
 
 
 @dataclass
@@ -76,6 +82,7 @@ class LimssrConfig:
     projector_dropout: float = 0.1  # dropout in the modality projectors
     head_dropout: float = 0.1  # dropout in the MDA heads
     mda_heads: int = 4  # attention heads of the cross-modal recovery path
+    modality_gate: str = "paper"  # path-2 gate: paper (MLP on pooled vectors, pre-attention) | linear-post-attention
     confidence_init: float = 0.6  # lambda_m; alpha_m = m + (1 - m) * sigmoid(lambda_m)
     path_weight_init: float = 0.7  # w in y = w * y_main + (1 - w) * y_aux
     lora_r: int = 16  # LoRA rank
@@ -92,6 +99,7 @@ class LimssrConfig:
     fusion_reg_margin: float = 1.0  # margin of the fusion-token regulariser
     training: TrainingConfig = field(default_factory=TrainingConfig)
     dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
+    format_version: int = FORMAT_VERSION  # the checkpoint format this config was written in
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.modalities]
@@ -102,6 +110,8 @@ class LimssrConfig:
         lo, hi = self.score_range
         if not hi > lo:
             raise LimssrError(f"score_range must be (low, high) with high > low, got {self.score_range}")
+        if self.modality_gate not in MODALITY_GATES:
+            raise LimssrError(f"modality_gate must be one of {MODALITY_GATES}, got {self.modality_gate!r}")
         if self.prompt_style not in PROMPT_STYLES:
             raise LimssrError(f"prompt_style must be one of {PROMPT_STYLES}, got {self.prompt_style!r}")
         if self.fusion_reg == "margin":  # its name before it was renamed (checkpoints of earlier versions)
@@ -146,6 +156,13 @@ class LimssrConfig:
         if unknown:
             raise LimssrError(f"limssr_config.json has unknown fields {sorted(unknown)}; written by a newer version?")
         raw.pop("library_versions", None)
+        version = int(raw.get("format_version", 1))
+        if version > FORMAT_VERSION:
+            raise LimssrError(f"limssr_config.json is checkpoint format {version}; this version of LIMSSR Studio reads "
+                              f"formats up to {FORMAT_VERSION}: upgrade LIMSSR Studio")
+        for key, value in LEGACY_DEFAULTS.get(version, {}).items():
+            raw.setdefault(key, value)
+        raw["format_version"] = version
         raw["modalities"] = [ModalityConfig(**m) for m in raw["modalities"]]
         raw["training"] = TrainingConfig(**raw.get("training", {}))
         raw["score_range"] = tuple(raw.get("score_range", (0.0, 1.0)))

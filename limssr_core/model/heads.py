@@ -1,4 +1,4 @@
-"""Fusion-token pooling and mask-aware dual-path aggregation (METHOD.md sections 2.3 and 2.4)."""
+"""Fusion-token pooling and mask-aware dual-path aggregation (the paper's Sec. 3.3; docs/method.md)."""
 
 from __future__ import annotations
 
@@ -51,15 +51,26 @@ class UncertaintyCalibratedPath(nn.Module):
 
 class CrossModalRecoveryPath(nn.Module):
     """Path 2: per-modality pooled states -> LayerNorm -> self-attention over modalities -> gated, confidence-
-    weighted sum -> y_aux. Confidence alpha_m = m_m + (1 - m_m) * sigmoid(lambda_m)."""
+    weighted sum -> y_aux. Confidence alpha_m = m_m + (1 - m_m) * sigmoid(lambda_m).
 
-    def __init__(self, hidden_size: int, num_modalities: int, heads: int, dropout: float, confidence_init: float):
+    The gate G (`gate_form`): `paper` (Eq. 13, App. B and the published code): Softmax(Linear(M*D -> D) - GELU -
+    Linear(D -> M)) on the concatenated LayerNormed pooled vectors, before the attention; `linear-post-attention`:
+    Softmax(Linear(M*D -> M)) on the attended vectors, what checkpoints of format 1 were trained with."""
+
+    def __init__(self, hidden_size: int, num_modalities: int, heads: int, dropout: float, confidence_init: float,
+                 gate_form: str = "paper"):
         super().__init__()
         if hidden_size % heads:
             heads = math.gcd(hidden_size, heads) or 1
+        self.gate_form = gate_form
         self.norms = nn.ModuleList(nn.LayerNorm(hidden_size) for _ in range(num_modalities))
         self.attention = nn.MultiheadAttention(hidden_size, heads, dropout=dropout, batch_first=True)
-        self.modality_gate = nn.Linear(num_modalities * hidden_size, num_modalities)
+        flat = num_modalities * hidden_size
+        if gate_form == "paper":
+            self.modality_gate = nn.Sequential(nn.Linear(flat, hidden_size), nn.GELU(),
+                                               nn.Linear(hidden_size, num_modalities))
+        else:
+            self.modality_gate = nn.Linear(flat, num_modalities)
         self.confidence_logits = nn.Parameter(torch.full((num_modalities,), float(confidence_init)))
         self.head = score_head(hidden_size, dropout)
 
@@ -67,7 +78,8 @@ class CrossModalRecoveryPath(nn.Module):
         # pooled: [B, M, D], mask: [B, M] -> y_aux [B], gate G [B, M], confidence alpha [B, M]
         normed = torch.stack([norm(pooled[:, i]) for i, norm in enumerate(self.norms)], dim=1)
         attended, _ = self.attention(normed, normed, normed, need_weights=False)  # [B, M, D]
-        gate = self.modality_gate(attended.flatten(1)).softmax(dim=-1)  # [B, M]
+        gate_input = normed if self.gate_form == "paper" else attended  # [B, M, D]
+        gate = self.modality_gate(gate_input.flatten(1)).softmax(dim=-1)  # [B, M]
         observed = mask.to(attended.dtype)
         confidence = observed + (1 - observed) * torch.sigmoid(self.confidence_logits)  # [B, M]
         z_aux = torch.einsum("bm,bmd->bd", confidence * gate, attended)

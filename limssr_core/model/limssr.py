@@ -82,7 +82,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         num_modalities = len(config.modalities)
         self.main_path = UncertaintyCalibratedPath(hidden, num_modalities, config.head_dropout)
         self.aux_path = CrossModalRecoveryPath(hidden, num_modalities, config.mda_heads, config.head_dropout,
-                                               config.confidence_init)
+                                               config.confidence_init, config.modality_gate)
         w = config.path_weight_init
         self.path_weight_logit = nn.Parameter(torch.tensor(math.log(w / (1 - w))))
         self._prompt_cache: dict[tuple[bool, ...], list[int]] = {}

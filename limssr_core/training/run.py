@@ -21,7 +21,8 @@ from limssr_core.training.presets import get_preset
 from limssr_core.training.trainer import Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
-DERIVED_FIELDS = frozenset({"modalities", "score_name", "score_range", "backbone_identity", "training", "dataset"})
+DERIVED_FIELDS = frozenset({"modalities", "score_name", "score_range", "backbone_identity", "training", "dataset",
+                            "format_version"})
 DROPOUT_FIELDS = ("projector_dropout", "head_dropout")  # what a preset's (or --dropout's) single dropout sets
 
 

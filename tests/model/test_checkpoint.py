@@ -112,3 +112,13 @@ def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_confi
         a = model(collate(samples, tiny_config.modalities), compute_loss=False).y
         b = reloaded(collate(samples, tiny_config.modalities), compute_loss=False).y
     torch.testing.assert_close(a, b, atol=2e-3, rtol=0)
+
+
+def test_a_checkpoint_from_a_newer_format_is_refused_with_what_to_do(saved):
+    _, folder = saved
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    assert raw["format_version"] == 2
+    raw["format_version"] = 99
+    (folder / CONFIG_NAME).write_text(json.dumps(raw))
+    with pytest.raises(LimssrError, match="format 99.*upgrade LIMSSR Studio"):
+        load_checkpoint(folder)
