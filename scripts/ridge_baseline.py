@@ -1,14 +1,11 @@
-"""A linear yardstick for a feature dataset: ridge regression on segment-pooled features.
+"""A linear yardstick for a feature dataset, without training LIMSSR: the built-in baseline on its own.
 
-    .venv/bin/python scripts/ridge_baseline.py --data DATASET [--pool mean+std] [--fit train] [--eval test]
+    .venv/bin/python scripts/ridge_baseline.py --data DATASET [--fit train] [--eval test]
 
-Each sample becomes the concatenation, over modalities, of its segments' mean (and, with `--pool mean+std`, their
-standard deviation). Features are standardised on the fitting split, and the ridge penalty is chosen by efficient
-leave-one-out on that split (scikit-learn's RidgeCV). Only samples with every modality are used. The script prints
-the Spearman rho on the evaluation split, with all modalities and with each one alone.
-
-It answers one question: do the features carry the score? If this baseline beats a trained LIMSSR model, the model
-under-uses its inputs. The README's demo-checkpoint section quotes it.
+Fits limssr_core.evaluation.baseline (ridge on each modality's pooled segment mean and std, mask indicators,
+RidgeCV) on the fitting split with the modalities each sample has, and prints the Spearman rho on the evaluation
+split with all modalities and with each one alone. Every trained checkpoint carries the same baseline
+(`evaluate --baseline`); this script answers "do the features carry the score?" before any training.
 """
 
 from __future__ import annotations
@@ -17,52 +14,37 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from limssr_core.config import LimssrConfig, ModalityConfig  # noqa: E402
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.errors import LimssrError  # noqa: E402
-
-
-def pooled(features: np.ndarray, pool: str) -> np.ndarray:
-    """[T, d] -> [d] (mean) or [2d] (mean, std)."""
-    mean = features.mean(axis=0)
-    return np.concatenate([mean, features.std(axis=0)]) if pool == "mean+std" else mean
-
-
-def ridge_spearman(fit: list, evaluate: list, modalities: list[str], pool: str) -> float:
-    from scipy.stats import spearmanr
-    from sklearn.linear_model import RidgeCV
-
-    def design(samples):
-        return np.array([np.concatenate([pooled(s.features[m], pool) for m in modalities]) for s in samples])
-
-    x_fit, x_eval = design(fit), design(evaluate)
-    mean, std = x_fit.mean(axis=0), x_fit.std(axis=0) + 1e-6
-    model = RidgeCV(alphas=np.logspace(-2, 5, 15)).fit((x_fit - mean) / std, [s.target for s in fit])
-    return float(spearmanr(model.predict((x_eval - mean) / std), [s.target for s in evaluate])[0])
+from limssr_core.evaluation.baseline import fit_baseline  # noqa: E402
+from limssr_core.evaluation.evaluate import evaluate_predictor  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
-    parser.add_argument("--pool", choices=("mean", "mean+std"), default="mean")
     parser.add_argument("--fit", default="train", help="split to fit on")
     parser.add_argument("--eval", default="test", help="split to evaluate on")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data, progress=False)
-    names = dataset.modality_names
-    fit = [s for s in dataset.split(args.fit) if len(s.features) == len(names)]
-    evaluate = [s for s in dataset.split(args.eval) if len(s.features) == len(names)]
+    names, spec = dataset.modality_names, dataset.spec
+    fit, evaluate = dataset.split(args.fit), dataset.split(args.eval)
     if len(fit) < 5 or len(evaluate) < 3:
-        raise LimssrError(f"need at least 5 complete samples in {args.fit!r} and 3 in {args.eval!r}, "
+        raise LimssrError(f"need at least 5 samples in {args.fit!r} and 3 in {args.eval!r}, "
                           f"got {len(fit)} and {len(evaluate)}")
-    print(f"ridge on segment {args.pool}, fitted on {len(fit)} {args.fit} samples, evaluated on "
-          f"{len(evaluate)} {args.eval} samples (Spearman rho)")
-    print(f"all modalities: {ridge_spearman(fit, evaluate, names, args.pool):.3f}")
+    dims = {name: info.dim for name, info in spec.modalities.items()}
+    baseline = fit_baseline(fit, [tuple(n in s.features for n in names) for s in fit], names, dims)
+    config = LimssrConfig([ModalityConfig(n, d) for n, d in dims.items()], score_range=spec.score_range)
+    summary, _ = evaluate_predictor(baseline.predict, evaluate, names, config, progress=False)
+    rho = {tuple(s["modalities"]): s["spearman"] for s in summary["subsets"]}
+    print(f"ridge on pooled segment mean+std (alpha {baseline.alpha:g}), fitted on {len(fit)} {args.fit} samples, "
+          f"evaluated on {len(evaluate)} {args.eval} samples (Spearman rho)")
+    print(f"all modalities: {summary['full']['spearman']:.3f}")
     for name in names:
-        print(f"{name} alone: {ridge_spearman(fit, evaluate, [name], args.pool):.3f}")
+        print(f"{name} alone: {rho[(name,)]:.3f}")
     return 0
 
 

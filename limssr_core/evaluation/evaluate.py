@@ -8,11 +8,13 @@ Fisher-z average over the incomplete subsets with the full set reported separate
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import Sample
 from limssr_core.evaluation.metrics import (
     all_modality_subsets,
@@ -38,33 +40,43 @@ def subset_masks(samples: list[Sample], names: list[str], subset: tuple[str, ...
     return kept, masks
 
 
-def evaluate_model(model: LimssrModel, samples: list[Sample], batch_size: int = 16, progress: bool = True,
-                   subsets: list[tuple[str, ...]] | None = None) -> tuple[dict, list[dict]]:
-    """Returns the summary (the stable JSON contract) and per-sample prediction rows in score units."""
-    names = model.config.modality_names
+Predictor = Callable[[list[Sample], list[tuple[bool, ...]]], np.ndarray]  # samples, masks -> normalised scores
+
+
+def evaluate_predictor(predict: Predictor, samples: list[Sample], names: list[str], config: LimssrConfig,
+                       progress: bool = True, subsets: list[tuple[str, ...]] | None = None,
+                       desc: str = "evaluating subsets") -> tuple[dict, list[dict]]:
+    """The protocol for any predictor (the model, the built-in baseline): the summary (the stable JSON contract)
+    and per-sample prediction rows in score units."""
     subsets = subsets or all_modality_subsets(names)
     results, rows = [], []
-    for subset in tqdm(subsets, desc="evaluating subsets", disable=not progress, unit="subset"):
+    for subset in tqdm(subsets, desc=desc, disable=not progress, unit="subset"):
         kept, masks = subset_masks(samples, names, subset)
         if len(kept) < 2:
             results.append({"modalities": list(subset), "spearman": float("nan"), "mse": float("nan"),
                             "n": len(kept), "constant": False})
             continue
-        pred = normalised_predictions(model, kept, masks, batch_size)
+        pred = predict(kept, masks)
         target = np.array([s.target for s in kept], dtype=np.float64)
         results.append({
             "modalities": list(subset),
             "spearman": spearman(pred, target),
-            "mse": mse_in_units(pred, target, model.config.score_range),
+            "mse": mse_in_units(pred, target, config.score_range),
             "n": len(kept),
             "constant": is_constant(pred),
         })
         label = "+".join(subset)
         for sample, p in zip(kept, pred):
             rows.append({"sample_id": sample.sample_id, "subset": label,
-                         "target": model.config.denormalise(sample.target),
-                         "prediction": model.config.denormalise(float(p))})
+                         "target": config.denormalise(sample.target), "prediction": config.denormalise(float(p))})
     return summarise(results, names), rows
+
+
+def evaluate_model(model: LimssrModel, samples: list[Sample], batch_size: int = 16, progress: bool = True,
+                   subsets: list[tuple[str, ...]] | None = None) -> tuple[dict, list[dict]]:
+    """The model under every modality subset (centre crops): (summary, per-sample rows)."""
+    return evaluate_predictor(lambda kept, masks: normalised_predictions(model, kept, masks, batch_size), samples,
+                              model.config.modality_names, model.config, progress, subsets)
 
 
 def write_predictions_csv(rows: list[dict], path: str | Path) -> None:

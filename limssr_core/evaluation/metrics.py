@@ -155,3 +155,16 @@ def markdown_table(summary: dict) -> str:
     full = summary["full"]
     lines.append(f"| **Full set** | | {_fmt_rho(full)} | {_fmt(full['mse'], 2)} |")
     return "\n".join(lines) + "\n"
+
+
+def comparison_table(model: dict, baseline: dict, names: tuple[str, str] = ("LIMSSR", "ridge baseline")) -> str:
+    """Two summaries of the same split side by side: one row per subset, then the average and the full set."""
+    a, b = names
+    lines = [f"| Modalities | n | {a} rho | {b} rho | {a} MSE | {b} MSE |", "|---|---:|---:|---:|---:|---:|"]
+    for s, t in zip(model["subsets"], baseline["subsets"]):
+        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt_rho(s)} | {_fmt_rho(t)} | "
+                     f"{_fmt(s['mse'], 2)} | {_fmt(t['mse'], 2)} |")
+    for label, key in (("**Average (incomplete subsets)**", "average_incomplete"), ("**Full set**", "full")):
+        s, t = model[key], baseline[key]
+        lines.append(f"| {label} | | {_fmt_rho(s)} | {_fmt_rho(t)} | {_fmt(s['mse'], 2)} | {_fmt(t['mse'], 2)} |")
+    return "\n".join(lines) + "\n"

@@ -21,7 +21,8 @@ CONFIG_NAME = "limssr_config.json"
 CARD_NAME = "README.md"
 LEGACY_CARD_NAME = "MODEL_CARD.md"
 CHECKPOINT_FILES = (CONFIG_NAME, "limssr_weights.safetensors", "adapter/adapter_config.json",
-                    "adapter/adapter_model.safetensors", CARD_NAME, LEGACY_CARD_NAME, "test_evaluation.json")
+                    "adapter/adapter_model.safetensors", CARD_NAME, LEGACY_CARD_NAME, "test_evaluation.json",
+                    "baseline.safetensors")
 DEFAULT_MAX_BYTES = 200 * 2**20  # a LIMSSR checkpoint is megabytes (adapter + heads), not the LLM
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LIBRARY_NAME = "limssr-studio"

@@ -240,7 +240,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             write_card(save_directory, f"# LIMSSR checkpoint: {self.config.score_name}\n\nNo training record "
                        "or evaluation comes with this checkpoint.\n", self.config)
             return
-        for extra in ("test_evaluation.json", CARD_NAME):
+        for extra in ("test_evaluation.json", "baseline.safetensors", CARD_NAME):
             if (source / extra).is_file():
                 shutil.copyfile(source / extra, Path(save_directory) / extra)
         if not (source / CARD_NAME).is_file() and (source / LEGACY_CARD_NAME).is_file():

@@ -4,11 +4,12 @@ and its evaluation table."""
 from __future__ import annotations
 
 from limssr_core.config import LimssrConfig
-from limssr_core.evaluation.metrics import markdown_table
+from limssr_core.evaluation.metrics import comparison_table, markdown_table
 
 
 def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, epoch: int, n_train: int,
-                      test_summary: dict | None = None, notes: str = "") -> str:
+                      test_summary: dict | None = None, notes: str = "", baseline: dict | None = None) -> str:
+    """`baseline`: the built-in ridge baseline's summaries {"select": ..., "test": ...} on the same splits."""
     training = config.training
     lo, hi = config.score_range
     modalities = "\n".join(f"| {m.name} | {m.dim} | `{m.extractor}` | {m.length} |" for m in config.modalities)
@@ -39,6 +40,16 @@ def render_model_card(config: LimssrConfig, summary: dict, selection_split: str,
     ]
     if test_summary is not None:
         lines += ["", "## Evaluation on the test split", "", markdown_table(test_summary)]
+    if baseline:
+        lines += ["", "## Against the built-in baseline",
+                  "", "A ridge regression on each modality's pooled segment statistics (mean and std) with mask "
+                  "indicators, fitted on the same training split under the same training masks "
+                  "(`baseline.safetensors`; `evaluate --baseline` recomputes it on any split). Where it matches or "
+                  "beats LIMSSR, the LLM does not earn its keep on this data."]
+        for split, key, model_summary in (("test", "test", test_summary), (selection_split, "select", summary)):
+            if baseline.get(key) is not None and model_summary is not None:
+                lines += ["", f"On the {split} split:", "", comparison_table(model_summary, baseline[key])]
+                break
     if notes:
         lines += ["", "## Notes", "", notes]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,8 @@ from pathlib import Path
 from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import LimssrError
-from limssr_core.evaluation.evaluate import evaluate_model
+from limssr_core.evaluation.baseline import fit_baseline
+from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
 from limssr_core.model.checkpoint import load_checkpoint
 from limssr_core.model.hub import write_card
 from limssr_core.training.model_card import render_model_card
@@ -83,16 +84,26 @@ def build_config(dataset: FeatureDataset, model: dict | None = None, training: d
 
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train, keep the best epoch in `out`, and (selection on val, a test split present) evaluate it on test and put
-    that table into its model card (`result.test_summary`)."""
+    """Train, keep the best epoch in `out`, fit the built-in baseline beside it, evaluate both on the selection split
+    and (selection on val, a test split present) on test, and write the card with those tables."""
     trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
     result = trainer.fit(resume=resume)
+    model = load_checkpoint(out, device=trainer.accelerator.device)
+    names = model.config.modality_names
+    train_masks = [trainer.policy.masks([s])[0] for s in trainer.splits.train]  # the masks the model trained with
+    baseline = fit_baseline(trainer.splits.train, train_masks, names, {m.name: m.dim for m in model.config.modalities})
+    baseline.save(out)
+    summaries = {"select": evaluate_predictor(baseline.predict, trainer.splits.select, names, model.config,
+                                              progress=False)[0]}
     test = dataset.split("test")
     if len(test) >= 2 and trainer.config.training.select_on == "val":
-        model = load_checkpoint(out, device=trainer.accelerator.device)
-        test_summary, _ = evaluate_model(model, test, progress=False)
-        card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
-                                 len(trainer.splits.train), test_summary=test_summary)
-        write_card(out, card, model.config, test_summary, "test")
-        result.test_summary = test_summary
+        result.test_summary, _ = evaluate_model(model, test, progress=False)
+        summaries["test"] = evaluate_predictor(baseline.predict, test, names, model.config, progress=False)[0]
+    result.baseline_summaries = summaries
+    card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
+                             len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries)
+    if result.test_summary is not None:
+        write_card(out, card, model.config, result.test_summary, "test")
+    else:
+        write_card(out, card, model.config, result.best_summary, "val")
     return result

@@ -47,6 +47,7 @@ class TrainResult:
     best_summary: dict
     history: list[dict] = field(default_factory=list)
     test_summary: dict | None = None
+    baseline_summaries: dict = field(default_factory=dict)  # the built-in baseline on "select" (and "test")
 
 
 @dataclass

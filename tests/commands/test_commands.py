@@ -93,3 +93,17 @@ def test_every_command_has_help(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def test_every_run_carries_its_baseline_and_evaluate_shows_it_beside_the_model(trained, tmp_path, capsys):
+    data, run = trained
+    assert (run / "baseline.safetensors").is_file()
+    card = (run / "README.md").read_text()
+    assert "## Against the built-in baseline" in card and "ridge baseline rho" in card
+    out_json = tmp_path / "eval.json"
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(data), "--split", "test", "--baseline",
+                 "--json", str(out_json), "--no-progress"]) == 0
+    assert "| LIMSSR rho | ridge baseline rho |" in capsys.readouterr().out
+    summary = json.loads(out_json.read_text())
+    assert set(summary["baseline"]) == {"subsets", "full", "average_incomplete"}
+    assert summary["baseline"]["subsets"][0]["n"] == summary["subsets"][0]["n"]
