@@ -1,4 +1,4 @@
-"""The paper's protocol (METHOD.md section 3): every non-empty modality subset applied to a whole split.
+"""The paper's protocol (docs/method.md): every non-empty modality subset applied to a whole split.
 
 For a subset S each sample is scored from the modalities it has that are in S; samples with none of them are left out
 of that subset (its `n` says how many were scored). Spearman rho on the scores, MSE in original score units, and the

@@ -1,4 +1,4 @@
-"""Pure functions that lay out the LLM input sequence (PCMI, METHOD.md section 2.2). No torch, no model.
+"""Pure functions that lay out the LLM input sequence (PCMI; docs/method.md). No torch, no model.
 
 A sequence for one sample is
 

@@ -1,4 +1,4 @@
-"""Training-time missingness modes (METHOD.md section 4).
+"""Training-time missingness modes (docs/method.md).
 
 - `dataset`: what is on disk; a sample's absent files are its missing modalities (the default).
 - `fixed:RATE`: each training sample keeps one random missing pattern for the whole run: every modality it has is
