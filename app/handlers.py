@@ -200,8 +200,31 @@ def headline(payload: dict) -> str:
     lo, hi = payload["score_range"]
     used = ", ".join(payload["used_modalities"])
     return (f"## {payload['score_name']} {payload['score']:.1f} on a {lo:g}-{hi:g} scale\n"
+            f"{interval_text(payload)}\n\n"
             f"main path y_main = {payload['main_path_score']:.1f}, auxiliary path y_aux = "
-            f"{payload['aux_path_score']:.1f}; scored from: {used}")
+            f"{payload['aux_path_score']:.1f}; scored from: {used}"
+            + (f"; {payload['window_rule']}" if len(payload.get("windows", [])) > 1 else ""))
+
+
+def interval_text(payload: dict) -> str:
+    """'90% interval 58.1-70.6 (audio missing), 62nd percentile of the training scores' or why there is none."""
+    interval, percentile = payload.get("interval"), payload.get("percentile")
+    gone = payload["missing_modalities"] + payload["withheld_modalities"]
+    condition = f" ({', '.join(gone)} missing)" if gone else ""
+    if interval is None:
+        text = "no interval: this checkpoint is not calibrated (python -m limssr_core calibrate)"
+    elif interval["low"] is None:
+        text = f"no {interval['level']:.0%} interval{condition}: {interval['reason']}"
+    else:
+        text = f"{interval['level']:.0%} interval {interval['low']:.1f}-{interval['high']:.1f}{condition}"
+    if percentile is not None:
+        text += f"; {ordinal(round(percentile))} percentile of the training scores"
+    return "**" + text[0].upper() + text[1:] + "**"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def modality_panel(modalities: dict) -> str:

@@ -100,6 +100,7 @@ class LimssrConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
     format_version: int = FORMAT_VERSION  # the checkpoint format this config was written in
+    calibration: dict = field(default_factory=dict)  # conformal errors per subset + label quantiles (inference/)
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.modalities]

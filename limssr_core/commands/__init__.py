@@ -13,6 +13,7 @@ import logging
 import sys
 
 from limssr_core.commands import (
+    calibrate,
     convert,
     demo,
     evaluate,
@@ -27,7 +28,8 @@ from limssr_core.commands import (
 from limssr_core.commands.common import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from limssr_core.errors import LimssrError
 
-COMMANDS = (synth_features, convert, train, evaluate, predict, push, demo, synth_routines, extract, synth_diagnose)
+COMMANDS = (synth_features, convert, train, evaluate, calibrate, predict, push, demo, synth_routines, extract,
+            synth_diagnose)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -85,6 +85,35 @@ def crop_windows(lengths: dict[str, int], modalities: list[ModalityConfig], rng:
     return windows
 
 
+def covering_windows(lengths: dict[str, int], modalities: list[ModalityConfig]) -> list[dict[str, slice]]:
+    """Consecutive windows that together cover a whole routine longer than T (scoring, not the paper's protocol).
+
+    The first present modality on the timeline (config order) of length L and block T gets ceil(L / T) windows of T
+    segments, evenly spread from the first segment to the last (neighbours overlap where L is not a multiple of T);
+    the other modalities on the timeline take the window at the same fraction of their own sequence; one off the
+    timeline takes its centre crop in every window. A routine that fits one block gives one window (the centre crop).
+    """
+    present = [m for m in modalities if m.name in lengths]
+    reference = next((m for m in present if m.timeline), None)
+    if reference is None or lengths[reference.name] <= reference.length:
+        return [crop_windows(lengths, modalities, None)]
+    n, t = lengths[reference.name], reference.length
+    count = -(-n // t)
+    starts = [round(k * (n - t) / (count - 1)) for k in range(count)]
+    windows = []
+    for start in starts:
+        window = {}
+        for m in present:
+            length = lengths[m.name]
+            if not m.timeline:
+                window[m.name] = crop_window(length, m.length, None)
+                continue
+            own = min(int(round(start / n * length)), max(0, length - m.length))
+            window[m.name] = slice(own, min(length, own + m.length))
+        windows.append(window)
+    return windows
+
+
 def collate(
     samples: list[Sample],
     modalities: list[ModalityConfig],

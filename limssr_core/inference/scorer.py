@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from limssr_core.data.collate import Sample
+from limssr_core.data.collate import Sample, covering_windows
 from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
+from limssr_core.inference.calibration import DEFAULT_LEVEL, Calibration, ScoreInterval
 from limssr_core.model.checkpoint import load_checkpoint, read_config
 from limssr_core.model.hub import resolve_checkpoint_folder
-from limssr_core.model.runner import output_weights, run_batches
+from limssr_core.model.runner import mean_weights, output_weights, run_batches
 from limssr_core.runtime import apply_cpu_threads
 
 
@@ -27,6 +28,13 @@ from limssr_core.runtime import apply_cpu_threads
 class SubsetScore:
     modalities: list[str]  # the present modalities scored together
     score: float  # in the checkpoint's score units
+
+
+@dataclass
+class WindowScore:
+    start_segment: int  # of the window's reference modality (the first present one on the video's timeline)
+    end_segment: int
+    score: float  # in score units
 
 
 @dataclass
@@ -42,6 +50,10 @@ class Prediction:
     weights: dict = field(default_factory=dict)  # every MDA weight (runner.output_weights)
     modality_status: dict = field(default_factory=dict)  # name -> {present, kind, reason, withheld}, every modality
     robustness: list[SubsetScore] | None = None  # the score under every non-empty subset of the present modalities
+    interval: ScoreInterval | None = None  # conformal interval for the used modalities (None: checkpoint uncalibrated)
+    percentile: float | None = None  # share of training labels at or below the score, in percent
+    windows: list[WindowScore] = field(default_factory=list)  # the consecutive windows the score averages
+    window_rule: str = ""  # how the windows were combined, in words
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -56,6 +68,7 @@ class Scorer:
         self.checkpoint = resolve_checkpoint_folder(checkpoint)  # a folder, or a Hub id's checkpoint files
         self.config = read_config(self.checkpoint)
         self.model = load_checkpoint(self.checkpoint, backbone=backbone, device=device)
+        self.calibration = Calibration.from_json(self.config.calibration)
         self._lock = threading.Lock()
 
     @property
@@ -71,7 +84,7 @@ class Scorer:
         return checked
 
     def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = (),
-              robustness: bool = False) -> Prediction:
+              robustness: bool = False, level: float = DEFAULT_LEVEL) -> Prediction:
         """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if");
         `robustness` adds the score under every subset of the present modalities (one more batched pass)."""
         features = self._check(features)
@@ -80,9 +93,11 @@ class Scorer:
             raise LimssrError("no usable modality: at least one of "
                               f"{self.modality_names} must be present and not withheld")
         mask = tuple(name in used for name in self.modality_names)
-        with self._lock:
-            (_, out), = list(run_batches(self.model, [Sample("sample", features)], [mask], batch_size=1))
+        (y, y_main, y_aux, weights, window_ys), = self._windowed(features, [mask])
+        windows = covering_windows({n: features[n].shape[0] for n in used}, self.config.modalities)
+        reference = next((m for m in self.config.modalities if m.name in used and m.timeline), None)
         denorm = self.config.denormalise
+        score = denorm(y)
         status = {}
         for name in self.modality_names:
             if name in features:
@@ -90,19 +105,50 @@ class Scorer:
             else:
                 status[name] = {"present": False, "kind": "not_given", "reason": "no features given",
                                 "withheld": False}
+        calibration = self.calibration
         return Prediction(
-            score=denorm(float(out.y[0])),
+            score=score,
             score_name=self.config.score_name,
             score_range=self.config.score_range,
-            main_path_score=denorm(float(out.y_main[0])),
-            aux_path_score=denorm(float(out.y_aux[0])),
+            main_path_score=denorm(y_main),
+            aux_path_score=denorm(y_aux),
             used_modalities=used,
             withheld_modalities=[n for n in self.modality_names if n in features and n in withhold],
             missing_modalities=[n for n in self.modality_names if n not in features],
-            weights=output_weights(out, 0, self.modality_names),
+            weights=weights,
             modality_status=status,
             robustness=self.robustness(features) if robustness else None,
+            interval=calibration.interval(score, used, self.config.score_range, level) if calibration else None,
+            percentile=calibration.percentile(score) if calibration else None,
+            windows=[WindowScore(w[reference.name].start if reference else 0, w[reference.name].stop if reference
+                                 else 0, denorm(v)) for w, v in zip(windows, window_ys)],
+            window_rule=window_rule(len(windows), reference, features),
         )
+
+    def _windowed(self, features: dict[str, np.ndarray], masks: list[tuple[bool, ...]]) -> list[tuple]:
+        """Per mask: (y, y_main, y_aux, weights, per-window y), each the mean over the windows covering the whole
+        routine (normalised scores). All masks' windows go through the model in batched passes."""
+        names = self.modality_names
+        samples, expanded, owner = [], [], []
+        for i, mask in enumerate(masks):
+            used = {n: features[n].shape[0] for n, bit in zip(names, mask) if bit}
+            for window in covering_windows(used, self.config.modalities):
+                samples.append(Sample("window", {n: features[n][s] for n, s in window.items()}))
+                expanded.append(mask)
+                owner.append(i)
+        rows = []
+        with self._lock:
+            for _, out in run_batches(self.model, samples, expanded, batch_size=16):
+                for j in range(len(out.y)):
+                    rows.append((float(out.y[j]), float(out.y_main[j]), float(out.y_aux[j]),
+                                 output_weights(out, j, names)))
+        results = []
+        for i in range(len(masks)):
+            mine = [row for row, o in zip(rows, owner) if o == i]
+            results.append((float(np.mean([r[0] for r in mine])), float(np.mean([r[1] for r in mine])),
+                            float(np.mean([r[2] for r in mine])), mean_weights([r[3] for r in mine]),
+                            [r[0] for r in mine]))
+        return results
 
     def robustness(self, features: dict[str, np.ndarray]) -> list[SubsetScore]:
         """The score under every non-empty subset of the present modalities, in one batched pass."""
@@ -110,7 +156,13 @@ class Scorer:
         present = [name for name in self.modality_names if name in features]
         subsets = [c for size in range(1, len(present) + 1) for c in combinations(present, size)]
         masks = [tuple(name in subset for name in self.modality_names) for subset in subsets]
-        samples = [Sample("sample", features) for _ in subsets]
-        with self._lock:
-            scores = [float(v) for _, out in run_batches(self.model, samples, masks, batch_size=8) for v in out.y]
+        scores = [y for y, *_ in self._windowed(features, masks)]
         return [SubsetScore(list(subset), self.config.denormalise(s)) for subset, s in zip(subsets, scores)]
+
+
+def window_rule(count: int, reference, features: dict[str, np.ndarray]) -> str:
+    if count == 1 or reference is None:
+        return "one window: the routine fits one block (or its centre crop)"
+    n = features[reference.name].shape[0]
+    return (f"mean over {count} consecutive windows of {reference.length} segments covering all {n} segments of "
+            f"{reference.name}")

@@ -41,7 +41,8 @@ from limssr_core.model.hub import (
 WEIGHTS_NAME = "limssr_weights.safetensors"
 ADAPTER_DIR = "adapter"
 __all__ = ["CARD_NAME", "CONFIG_NAME", "LEGACY_CARD_NAME", "is_checkpoint", "read_card", "check_compatible",
-           "load_checkpoint", "read_config", "save_checkpoint", "portable_adapter_config"]
+           "load_checkpoint", "read_config", "save_checkpoint", "portable_adapter_config", "update_config",
+           "upgrade_checkpoint"]
 
 
 def library_versions() -> dict[str, str]:
@@ -113,6 +114,17 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
     if model_card is not None:
         (folder / LEGACY_CARD_NAME).unlink(missing_ok=True)
     return folder
+
+
+def update_config(folder: str | Path, config: LimssrConfig) -> None:
+    """Rewrite a checkpoint's limssr_config.json from `config` (e.g. with a new calibration), atomically; the
+    weights are untouched."""
+    path = Path(folder) / CONFIG_NAME
+    raw = config.to_json()
+    raw["library_versions"] = json.loads(path.read_text()).get("library_versions", library_versions())
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(raw, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def load_checkpoint(ref: str | Path, backbone: Backbone | None = None, device: str | torch.device = "cpu",

@@ -63,3 +63,17 @@ def output_weights(out: LimssrOutput, index: int, names: list[str]) -> dict:
         "confidence": {n: float(v) for n, v in zip(names, out.confidence[index])},
         "fusion_role_weights": [float(v) for v in out.role_weights],
     }
+
+
+def mean_weights(weights: list[dict]) -> dict:
+    """The element-wise mean of several `output_weights` dicts (e.g. over the windows of one routine)."""
+    first = weights[0]
+    out: dict = {}
+    for key, value in first.items():
+        if isinstance(value, dict):
+            out[key] = {k: float(np.mean([w[key][k] for w in weights])) for k in value}
+        elif isinstance(value, list):
+            out[key] = [float(np.mean([w[key][i] for w in weights])) for i in range(len(value))]
+        else:
+            out[key] = float(np.mean([w[key] for w in weights]))
+    return out

@@ -15,7 +15,8 @@ from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.baseline import fit_baseline
 from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
-from limssr_core.model.checkpoint import load_checkpoint
+from limssr_core.inference.calibration import calibration_from_rows
+from limssr_core.model.checkpoint import load_checkpoint, update_config
 from limssr_core.model.hub import write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.presets import get_preset
@@ -23,7 +24,7 @@ from limssr_core.training.trainer import Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
 DERIVED_FIELDS = frozenset({"modalities", "score_name", "score_range", "backbone_identity", "training", "dataset",
-                            "format_version"})
+                            "format_version", "calibration"})
 DROPOUT_FIELDS = ("projector_dropout", "head_dropout")  # what a preset's (or --dropout's) single dropout sets
 
 
@@ -82,6 +83,13 @@ def build_config(dataset: FeatureDataset, model: dict | None = None, training: d
     )
 
 
+def calibrate(model, samples: list, split: str, train_samples: list):
+    """Split-conformal calibration of `model` on `samples` (never trained on), percentiles from `train_samples`."""
+    _, rows = evaluate_model(model, samples, progress=False)
+    labels = [model.config.denormalise(s.target) for s in train_samples if s.target is not None]
+    return calibration_from_rows(rows, split, labels)
+
+
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
     """Train, keep the best epoch in `out`, fit the built-in baseline beside it, evaluate both on the selection split
@@ -100,6 +108,9 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         result.test_summary, _ = evaluate_model(model, test, progress=False)
         summaries["test"] = evaluate_predictor(baseline.predict, test, names, model.config, progress=False)[0]
     result.baseline_summaries = summaries
+    if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on
+        model.config.calibration = calibrate(model, trainer.splits.select, "val", trainer.splits.train).to_json()
+        update_config(out, model.config)
     card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
                              len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries)
     if result.test_summary is not None:

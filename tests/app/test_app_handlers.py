@@ -219,3 +219,16 @@ def test_guarded_turns_errors_into_one_line_messages():
         guarded(lambda: {}["boom"])
     assert info.value.message.startswith("internal error (KeyError)") and "Traceback" not in info.value.message
     assert guarded(lambda: 42) == 42
+
+
+def test_the_headline_states_the_interval_the_condition_and_the_percentile():
+    base = {"missing_modalities": ["audio"], "withheld_modalities": [], "percentile": 62.3}
+    interval = {"level": 0.9, "low": 58.1, "high": 70.6, "reason": ""}
+    assert handlers.interval_text(base | {"interval": interval}) == \
+        "**90% interval 58.1-70.6 (audio missing); 62nd percentile of the training scores**"
+    refused = handlers.interval_text(base | {"interval": interval | {"low": None, "high": None,
+                                                                      "reason": "not enough calibration data"}})
+    assert refused.startswith("**No 90% interval (audio missing): not enough calibration data")
+    assert "not calibrated" in handlers.interval_text(base | {"interval": None, "percentile": None})
+    assert [handlers.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 100)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "100th"]

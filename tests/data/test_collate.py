@@ -52,3 +52,17 @@ def test_old_datasets_put_the_known_modalities_on_the_timeline():
         "lidar": {"dim": 3, "timeline": True}}})
     assert {name: info.timeline for name, info in spec.modalities.items()} == {
         "video": True, "commentary": True, "text": False, "lidar": True}
+
+
+def test_covering_windows_span_the_whole_routine_in_step_across_modalities():
+    from limssr_core.data.collate import covering_windows
+
+    modalities = [ModalityConfig("video", DIM, length=32), ModalityConfig("audio", DIM, length=16),
+                  ModalityConfig("commentary", DIM, length=4, timeline=False)]
+    windows = covering_windows({"video": 100, "audio": 50, "commentary": 10}, modalities)
+    assert [w["video"].start for w in windows] == [0, 23, 45, 68] and windows[-1]["video"].stop == 100
+    covered = set().union(*(range(w["video"].start, w["video"].stop) for w in windows))
+    assert covered == set(range(100))
+    assert [w["audio"].start for w in windows] == [0, 12, 22, 34]  # the same moments at half the rate
+    assert all(w["commentary"] == slice(3, 7) for w in windows)  # off the timeline: its centre crop
+    assert covering_windows({"video": 20, "audio": 10}, modalities) == [{"video": slice(0, 20), "audio": slice(0, 10)}]

@@ -73,3 +73,17 @@ def test_bad_features_are_clear_errors(scorer):
         scorer.score({"lidar": np.zeros((3, 2), np.float32)})
     with pytest.raises(LimssrError, match="no usable modality"):
         scorer.score({"video": np.zeros((3, 12), np.float32)}, withhold=["video"])
+
+
+def test_a_routine_longer_than_one_block_is_scored_over_windows_that_cover_it(scorer):
+    rng = np.random.default_rng(3)
+    long = {"video": rng.standard_normal((20, 12)).astype(np.float32)}  # T=6 for video: 4 windows
+    prediction = scorer.score(long)
+    assert len(prediction.windows) == 4 and prediction.windows[-1].end_segment == 20
+    assert prediction.score == pytest.approx(np.mean([w.score for w in prediction.windows]), abs=1e-4)
+    assert "mean over 4 consecutive windows" in prediction.window_rule
+    changed = {"video": long["video"].copy()}
+    changed["video"][:3] += 5.0  # outside the centre crop (segments 7-12): a centre-crop score would not move
+    assert scorer.score(changed).score != pytest.approx(prediction.score, abs=1e-6)
+    short = scorer.score({"video": long["video"][:5]})
+    assert len(short.windows) == 1 and short.window_rule.startswith("one window")
