@@ -59,3 +59,16 @@ def synth_dataset(tmp_path):
     write_synthetic_dataset(root, SynthOptions(modalities={"video": 12, "audio": 8, "text": 4}, n_samples=40,
                                                min_length=4, max_length=10, missing_rate=0.2, seed=3))
     return root
+
+
+def save_default_modalities_checkpoint(folder, model_card: str | None = None):
+    """An untrained checkpoint for the four default extracted modalities (TES on 0-130, tiny random backbone)."""
+    from limssr_core.features import default_modalities
+    from limssr_core.model.backbone import load_backbone
+    from limssr_core.model.checkpoint import save_checkpoint
+    from limssr_core.model.limssr import LimssrModel
+
+    modalities = [ModalityConfig(name, info.dim, info.extractor, length=16)
+                  for name, info in default_modalities().items()]
+    config = LimssrConfig(modalities=modalities, score_name="TES", score_range=(0, 130), backbone=TINY_RANDOM)
+    return save_checkpoint(LimssrModel(config, load_backbone(TINY_RANDOM)), folder, model_card=model_card)

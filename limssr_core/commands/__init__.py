@@ -20,6 +20,7 @@ from limssr_core.commands import (
     extract,
     predict,
     push,
+    score,
     synth_diagnose,
     synth_features,
     synth_routines,
@@ -28,7 +29,7 @@ from limssr_core.commands import (
 from limssr_core.commands.common import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from limssr_core.errors import LimssrError
 
-COMMANDS = (synth_features, convert, train, evaluate, calibrate, predict, push, demo, synth_routines, extract,
+COMMANDS = (synth_features, convert, train, evaluate, calibrate, predict, score, push, demo, synth_routines, extract,
             synth_diagnose)
 
 

@@ -28,18 +28,9 @@ A fixture for tests: an untrained model on a tiny random backbone. Its scores ca
 @pytest.fixture(scope="session")
 def fixture_checkpoint(tmp_path_factory) -> Path:
     """All four default modalities, TES on 0-130, tiny random backbone (untrained)."""
-    from limssr_core.model.backbone import load_backbone
-    from limssr_core.model.checkpoint import save_checkpoint
-    from limssr_core.config import LimssrConfig, ModalityConfig
-    from limssr_core.features import default_modalities
-    from limssr_core.model.limssr import LimssrModel
+    from tests.conftest import save_default_modalities_checkpoint
 
-    modalities = [ModalityConfig(name, info.dim, info.extractor, length=16)
-                  for name, info in default_modalities().items()]
-    config = LimssrConfig(modalities=modalities, score_name="TES", score_range=(0, 130), backbone="tiny-random")
-    folder = tmp_path_factory.mktemp("checkpoint") / "tes-fixture"
-    save_checkpoint(LimssrModel(config, load_backbone("tiny-random")), folder, model_card=MODEL_CARD)
-    return folder
+    return save_default_modalities_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tes-fixture", MODEL_CARD)
 
 
 def remux(src: Path, dst: Path, keep: tuple[str, ...]) -> Path:

@@ -86,7 +86,8 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert "dataset.json: not found" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["synth-features", "convert", "train", "evaluate", "predict", "demo",
+@pytest.mark.parametrize("command", ["synth-features", "convert", "train", "evaluate", "calibrate", "predict", "score",
+                                     "push", "demo",
                                      "synth-routines", "extract", "synth-diagnose"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
