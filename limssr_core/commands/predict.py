@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--withhold", nargs="*", default=[], help="present modalities to leave out")
     parser.add_argument("--robustness", action="store_true",
                         help="also score every non-empty subset of the present modalities")
+    parser.add_argument("--timeline", action="store_true",
+                        help="add the occlusion timeline: how much each moment raised or lowered the score")
+    parser.add_argument("--segment-seconds", type=float,
+                        help="duration of one segment of the first timeline modality, to put the timeline in seconds "
+                             "(extract's default: 32 frames at the video's rate, e.g. 1.28 at 25 fps)")
     parser.add_argument("--json", help="also write the result here")
     add_device_argument(parser)
 
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.withhold) - set(dims))
     if unknown:
         raise LimssrError(f"--withhold {unknown}: not modalities of this checkpoint ({sorted(dims)})")
-    prediction = scorer.score(sample.features, withhold=args.withhold, robustness=args.robustness)
+    prediction = scorer.score(sample.features, withhold=args.withhold, robustness=args.robustness,
+                              timeline=args.timeline, segment_seconds=args.segment_seconds)
     print(write_json(prediction.to_json(), args.json))
     return 0

@@ -25,6 +25,7 @@ class Sample:
     features: dict[str, np.ndarray]  # modality -> float32 [T_i, dim]; absent modalities are not keys
     target: float | None = None  # normalised to [0, 1]
     split: str = "test"
+    occluded: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> bool [T_i]: show as missing token
 
 
 @dataclass
@@ -33,6 +34,8 @@ class LimssrBatch:
     lengths: Tensor  # [B, M] valid segments per modality, 0 where missing
     target: Tensor | None  # [B] normalised scores, or None for prediction
     sample_ids: list[str] = field(default_factory=list)
+    occluded: dict[str, Tensor] = field(default_factory=dict)  # modality -> [B, T_m] bool: segments shown to the
+    # model as that modality's learned missing token instead of their features (the timeline's occlusions)
 
     @property
     def mask(self) -> Tensor:
@@ -49,6 +52,7 @@ class LimssrBatch:
             lengths=self.lengths,
             target=None if self.target is None else self.target.to(device),
             sample_ids=self.sample_ids,
+            occluded=self.occluded,  # CPU, like lengths
         )
 
 
@@ -129,6 +133,7 @@ def collate(
     b, m = len(samples), len(modalities)
     lengths = torch.zeros(b, m, dtype=torch.long)
     features = {mod.name: torch.zeros(b, mod.length, mod.dim) for mod in modalities}
+    occluded: dict[str, Tensor] = {}
     for i, sample in enumerate(samples):
         observed = {}
         for j, mod in enumerate(modalities):
@@ -147,9 +152,13 @@ def collate(
             chunk = torch.from_numpy(np.ascontiguousarray(observed[name][windows[name]], dtype=np.float32))
             features[name][i, : chunk.shape[0]] = chunk
             lengths[i, j] = chunk.shape[0]
+            if name in sample.occluded:
+                hidden = torch.from_numpy(np.asarray(sample.occluded[name], dtype=bool)[windows[name]])
+                occluded.setdefault(name, torch.zeros(b, mod.length, dtype=torch.bool))[i, : hidden.shape[0]] = hidden
     empty = [s.sample_id for s, row in zip(samples, lengths) if int(row.sum()) == 0]
     if empty:
         raise ValueError(f"no observed modality left for sample(s) {empty[:5]}")
     targets = [s.target for s in samples]
     target = None if any(t is None for t in targets) else torch.tensor(targets, dtype=torch.float32)
-    return LimssrBatch(features=features, lengths=lengths, target=target, sample_ids=[s.sample_id for s in samples])
+    return LimssrBatch(features=features, lengths=lengths, target=target, sample_ids=[s.sample_id for s in samples],
+                       occluded=occluded)

@@ -18,6 +18,15 @@ from limssr_core.data.collate import Sample, covering_windows
 from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
 from limssr_core.inference.calibration import DEFAULT_LEVEL, Calibration, ScoreInterval
+from limssr_core.inference.timeline import (
+    TIMELINE_STRIDE,
+    TIMELINE_WIDTH,
+    Timeline,
+    TimelinePoint,
+    moment_windows,
+    occlusion_masks,
+    top_moments,
+)
 from limssr_core.model.checkpoint import load_checkpoint, read_config
 from limssr_core.model.hub import resolve_checkpoint_folder
 from limssr_core.model.runner import mean_weights, output_weights, run_batches
@@ -54,6 +63,7 @@ class Prediction:
     percentile: float | None = None  # share of training labels at or below the score, in percent
     windows: list[WindowScore] = field(default_factory=list)  # the consecutive windows the score averages
     window_rule: str = ""  # how the windows were combined, in words
+    timeline: Timeline | None = None  # per moment: how much it raised or lowered the score (inference/timeline.py)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -84,7 +94,8 @@ class Scorer:
         return checked
 
     def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = (),
-              robustness: bool = False, level: float = DEFAULT_LEVEL) -> Prediction:
+              robustness: bool = False, level: float = DEFAULT_LEVEL, timeline: bool = False,
+              segment_seconds: float | None = None) -> Prediction:
         """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if");
         `robustness` adds the score under every subset of the present modalities (one more batched pass)."""
         features = self._check(features)
@@ -123,7 +134,46 @@ class Scorer:
             windows=[WindowScore(w[reference.name].start if reference else 0, w[reference.name].stop if reference
                                  else 0, denorm(v)) for w, v in zip(windows, window_ys)],
             window_rule=window_rule(len(windows), reference, features),
+            timeline=self.timeline(features, used, y, window_ys, segment_seconds) if timeline else None,
         )
+
+    def timeline(self, features: dict[str, np.ndarray], used: list[str], base: float, base_windows: list[float],
+                 segment_seconds: float | None = None) -> Timeline:
+        """Occlusion timeline of one routine scored from `used` (base: its normalised score and window scores)."""
+        on_timeline = [m for m in self.config.modalities if m.name in used and m.timeline]
+        if not on_timeline:
+            raise LimssrError("a timeline needs a modality on the video's timeline; plain-text commentary has none")
+        reference = on_timeline[0].name
+        lengths = {n: features[n].shape[0] for n in used}
+        windows = covering_windows(lengths, self.config.modalities)
+        mask = tuple(n in used for n in self.modality_names)
+        targets = {"all": [m.name for m in on_timeline]} | {m.name: [m.name] for m in on_timeline}
+        moments = moment_windows(lengths[reference])
+        samples, jobs = [], []  # jobs: (moment index, target, scoring window index)
+        for i, moment in enumerate(moments):
+            for key, names in targets.items():
+                hidden = occlusion_masks(moment, names, lengths, reference)
+                for k, window in enumerate(windows):
+                    if not any(hidden[n][window[n]].any() for n in names):
+                        continue  # this scoring window does not see the moment: its score is the base one
+                    samples.append(Sample("moment", {n: features[n][s] for n, s in window.items()},
+                                          occluded={n: hidden[n][window[n]] for n in names}))
+                    jobs.append((i, key, k))
+        ys = []
+        with self._lock:
+            for _, out in run_batches(self.model, samples, [mask] * len(samples), batch_size=16):
+                ys.extend(float(v) for v in out.y)
+        per_window = {(i, key): list(base_windows) for i in range(len(moments)) for key in targets}
+        for (i, key, k), y in zip(jobs, ys):
+            per_window[(i, key)][k] = y
+        denorm, seconds = self.config.denormalise, segment_seconds
+        points = []
+        for i, (a, b) in enumerate(moments):
+            effect = {key: denorm(base) - denorm(float(np.mean(per_window[(i, key)]))) for key in targets}
+            points.append(TimelinePoint(a, b, a * seconds if seconds else None, b * seconds if seconds else None,
+                                        effect))
+        return Timeline(reference, TIMELINE_WIDTH, TIMELINE_STRIDE, segment_seconds,
+                        [m.name for m in on_timeline], points, top_moments(points, True), top_moments(points, False))
 
     def _windowed(self, features: dict[str, np.ndarray], masks: list[tuple[bool, ...]]) -> list[tuple]:
         """Per mask: (y, y_main, y_aux, weights, per-window y), each the mean over the windows covering the whole

@@ -148,9 +148,15 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             if not bool((n > 0).any()):
                 continue
             valid = torch.arange(modality.length)[None, :] < n[:, None]  # [B, T_m]
-            rows, steps = valid.nonzero(as_tuple=True)  # [N], [N]
             starts = torch.tensor([layout.blocks[modality.name][0] for layout in layouts])  # [B]
-            scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
+            occluded = batch.occluded.get(modality.name)
+            if occluded is not None:  # those segments become the modality's <missing> token, like a missing block
+                hidden_rows, hidden_steps = (valid & occluded).nonzero(as_tuple=True)
+                ids[hidden_rows, starts[hidden_rows] + hidden_steps] = self.vocab.missing_id(modality.name)
+                valid = valid & ~occluded
+            rows, steps = valid.nonzero(as_tuple=True)  # [N], [N]
+            if rows.numel():
+                scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
         ids, attention_mask = ids.to(device, non_blocking=True), attention_mask.to(device, non_blocking=True)
         embeds = self.embed_ids(ids)  # [B, L, D]
         for name, rows, steps, positions, observers in scatter:

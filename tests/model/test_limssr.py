@@ -160,3 +160,21 @@ def test_prompt_style_paper_frames_the_sequence_with_the_papers_prompt(tiny_conf
     layout, _ = model.layout((True, False, True), (3, 0, 2))
     prompt_ids = model.tokenizer(model.prompt_text((True, False, True)), add_special_tokens=False)["input_ids"]
     assert list(layout.token_ids[:len(prompt_ids)]) == prompt_ids
+
+
+def test_occluded_segments_become_the_modalitys_learned_missing_token(model, tiny_config):
+    samples = random_samples(tiny_config, 2, lengths=(6, 7))
+    batch = collate(samples, tiny_config.modalities, [(True, True, True)] * 2)
+    occluded = torch.zeros(2, 6, dtype=torch.bool)
+    occluded[0, 1:3] = True  # sample 0, video segments 1 and 2
+    batch.occluded = {"video": occluded}
+    model.eval()
+    with torch.no_grad():
+        embeds, _, layouts = model.build_inputs(batch)
+        plain, _, _ = model.build_inputs(collate(samples, tiny_config.modalities, [(True, True, True)] * 2))
+    start = layouts[0].blocks["video"][0]
+    missing = model.special_embeddings.weight[model.vocab.missing_id("video") - model.vocab.base_rows]
+    for step in (1, 2):
+        torch.testing.assert_close(embeds[0, start + step], missing)  # the learned token, never zeros
+    torch.testing.assert_close(embeds[0, start], plain[0, start])  # the rest is untouched
+    torch.testing.assert_close(embeds[1], plain[1])

@@ -1,0 +1,74 @@
+"""Where in the routine the score came from: the score change when each moment is occluded.
+
+A moment is a window of `width` segments (default 4) every `stride` segments (default 2) on the video's timeline,
+the last one flush with the end, so the windows cover the whole routine. Occluding a moment shows the model that
+modality's learned missing-token embedding at those segments (never zeros), for every present modality on the
+timeline together ("all") and for each one alone; a modality with another segment count occludes the same stretch
+of time. Its `effect` is the routine's score minus the occluded score: positive where the moment raised the score,
+negative where it lowered it. Only the scoring windows that contain the moment are re-run, all in batched passes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TIMELINE_WIDTH = 4  # segments per occluded moment
+TIMELINE_STRIDE = 2  # segments between moments
+TOP_MOMENTS = 3
+
+
+@dataclass
+class TimelinePoint:
+    start_segment: int  # of the reference modality
+    end_segment: int
+    start_s: float | None  # seconds, when the segment duration is known
+    end_s: float | None
+    effect: dict[str, float]  # "all" and each occluded modality -> score minus occluded score (score units)
+
+
+@dataclass
+class Timeline:
+    reference: str  # the modality whose segments the moments count in
+    width: int
+    stride: int
+    segment_seconds: float | None
+    modalities: list[str]  # occluded one by one (besides "all")
+    points: list[TimelinePoint] = field(default_factory=list)
+    raised: list[TimelinePoint] = field(default_factory=list)  # the moments that raised the score most
+    lowered: list[TimelinePoint] = field(default_factory=list)  # and lowered it most
+
+
+def moment_windows(length: int, width: int = TIMELINE_WIDTH, stride: int = TIMELINE_STRIDE) -> list[tuple[int, int]]:
+    """[start, end) windows of `width` every `stride` segments covering [0, length), the last flush with the end."""
+    width = max(1, min(width, length))
+    starts = list(range(0, length - width + 1, max(1, stride)))
+    if starts[-1] + width < length:
+        starts.append(length - width)
+    return [(a, a + width) for a in starts]
+
+
+def scaled(window: tuple[int, int], reference_length: int, length: int) -> tuple[int, int]:
+    """The same stretch of time in a modality with `length` segments."""
+    a, b = window
+    return math.floor(a * length / reference_length), max(math.floor(a * length / reference_length) + 1,
+                                                          math.ceil(b * length / reference_length))
+
+
+def occlusion_masks(window: tuple[int, int], targets: list[str], lengths: dict[str, int], reference: str
+                    ) -> dict[str, np.ndarray]:
+    """modality -> bool [T_m]: the segments to occlude for one moment."""
+    masks = {}
+    for name in targets:
+        a, b = scaled(window, lengths[reference], lengths[name])
+        mask = np.zeros(lengths[name], dtype=bool)
+        mask[a:b] = True
+        masks[name] = mask
+    return masks
+
+
+def top_moments(points: list[TimelinePoint], raised: bool, k: int = TOP_MOMENTS) -> list[TimelinePoint]:
+    chosen = [p for p in points if (p.effect["all"] > 0 if raised else p.effect["all"] < 0)]
+    return sorted(chosen, key=lambda p: -p.effect["all"] if raised else p.effect["all"])[:k]
