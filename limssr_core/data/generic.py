@@ -172,9 +172,18 @@ def validate_features(array: np.ndarray, dim: int, source: str) -> np.ndarray:
 
 def load_features(path: str | os.PathLike, dim: int) -> np.ndarray:
     path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such feature file")
+    if path.suffix.lower() != ".npy":
+        raise DataError(f"{path}: not a .npy feature file (features are float32 [T, {dim}] arrays saved with np.save)")
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
+    except ValueError as err:
+        if "allow_pickle" in str(err):  # numpy's own words for an object array: say it in ours
+            raise DataError(f"{path}: holds pickled Python objects, not a numeric array; refusing to load it") \
+                from None
+        raise DataError(f"{path}: not a readable .npy array ({err})") from None
+    except (OSError, EOFError) as err:
         raise DataError(f"{path}: not a readable .npy array ({err})") from None
     return validate_features(array, dim, str(path))
 

@@ -197,7 +197,8 @@ class Trainer:
         path = self.run_dir / STATE_FILE
         if not path.is_file():
             return False
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        # tensors and plain containers only: loading the state never runs code from the file
+        state = torch.load(path, map_location="cpu", weights_only=True)
         saved, current = state["config"], self.config.to_json()
         for key in ("modalities", "backbone", "num_fusion_tokens", "score_range"):
             if saved.get(key) != current.get(key):

@@ -108,3 +108,18 @@ def test_every_run_carries_its_baseline_and_evaluate_shows_it_beside_the_model(t
     summary = json.loads(out_json.read_text())
     assert set(summary["baseline"]) == {"subsets", "full", "average_incomplete"}
     assert summary["baseline"]["subsets"][0]["n"] == summary["subsets"][0]["n"]
+
+
+def test_predict_says_exactly_what_is_wrong_with_a_feature_file(trained, tmp_path, capsys):
+    _, run = trained
+    (tmp_path / "video.txt").write_text("1 2 3")
+    np.save(tmp_path / "audio.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    cases = {f"video={tmp_path / 'video.txt'}": "not a .npy feature file",
+             f"video={tmp_path / 'nope.npy'}": "no such feature file",
+             f"lidar={tmp_path / 'video.txt'}": "'lidar' is not a modality of this checkpoint",
+             str(tmp_path / "clip.npy"): "cannot tell which modality this is from its name",
+             f"audio={tmp_path / 'audio.npy'}": "holds pickled Python objects"}
+    for item, message in cases.items():
+        assert main(["predict", "--checkpoint", str(run), "--sample", item]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "unsafely" not in err, (item, err)
