@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-dir", default="video", help="FS1000 video feature folder (default: video)")
     parser.add_argument("--audio-dir", default="audio", help="FS1000 audio feature folder (default: audio)")
     parser.add_argument("--flow-dir", default="flow", help="FS1000 flow feature folder (default: flow)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="load the RG / Fis-V releases, which are Python pickles: loading a pickle can run "
+                             "arbitrary code, so pass this only for files from a source you trust")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = convert_benchmark(args.benchmark, args.source, args.out, args.score, progress=not args.no_progress,
                              train_labels=args.train_labels, test_labels=args.test_labels, video_dir=args.video_dir,
-                             audio_dir=args.audio_dir, flow_dir=args.flow_dir)
+                             audio_dir=args.audio_dir, flow_dir=args.flow_dir, allow_pickle=args.allow_pickle)
     modalities = ", ".join(f"{m} ({info.dim}-d)" for m, info in spec.modalities.items())
     print(f"wrote {spec.name} to {args.out}: score {spec.score_name} in [0, {spec.score_range[1]:g}]; {modalities}")
     return 0

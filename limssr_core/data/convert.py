@@ -225,6 +225,9 @@ def _canonical_score_type(benchmark: str, score_type: str) -> str:
     raise DataError(f"score type {score_type!r} is not one of {sorted(known)} for benchmark {benchmark!r}")
 
 
+PICKLED = ("rg", "fisv")  # releases stored as np.save'd Python dicts
+
+
 def convert_benchmark(
     benchmark: str,
     source_dir: str | os.PathLike,
@@ -237,12 +240,14 @@ def convert_benchmark(
     video_dir: str = "video",
     audio_dir: str = "audio",
     flow_dir: str = "flow",
+    allow_pickle: bool = False,
 ) -> DatasetSpec:
     """Convert one score type of a benchmark release in `source_dir` into a generic dataset at `out_dir`.
 
     `benchmark` is "rg", "fisv" or "fs1000" (see the module docstring for file names and score types).
     `train_labels` / `test_labels` override the label file names inside `source_dir`; the `*_dir` options name
     the FS1000 feature folders. `out_dir` must not exist or be empty. Raises `DataError` on any bad input.
+    The RG and Fis-V releases are pickles, which can run code when loaded: they are refused unless `allow_pickle`.
     """
     benchmark = benchmark.strip().lower()
     if benchmark not in BENCHMARKS:
@@ -253,6 +258,10 @@ def convert_benchmark(
         raise DataError(f"{source}: source folder not found")
     default_train, default_test = DEFAULT_LABEL_FILES[benchmark]
     label_files = {"train": source / (train_labels or default_train), "test": source / (test_labels or default_test)}
+    if benchmark in PICKLED and not allow_pickle:
+        raise DataError(f"the {benchmark} release is a set of pickled Python dicts, and loading a pickle can run "
+                        "arbitrary code; convert it only if you trust its source, with --allow-pickle "
+                        "(allow_pickle=True)")
     if benchmark == "rg":
         plan = _rg_plan(source, score, label_files)
     elif benchmark == "fisv":

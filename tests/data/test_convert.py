@@ -52,7 +52,7 @@ def test_rg_round_trip(tmp_path: Path) -> None:
     src, out = tmp_path / "src", tmp_path / "out"
     src.mkdir()
     arrays = _write_rg(src, skip={"audio": {"Ball_002"}})
-    spec = convert_benchmark("rg", src, out, "Ball", progress=False)
+    spec = convert_benchmark("rg", src, out, "Ball", progress=False, allow_pickle=True)
 
     assert spec.score_name == "Ball" and spec.score_range == (0.0, 25.0)
     assert {m: i.dim for m, i in spec.modalities.items()} == DIMS
@@ -87,7 +87,7 @@ def test_fisv_round_trip_with_and_without_header(tmp_path: Path, header: bool, s
     src, out = tmp_path / "src", tmp_path / "out"
     src.mkdir()
     arrays = _write_fisv(src, header)
-    spec = convert_benchmark("fisv", src, out, score.lower(), progress=False)
+    spec = convert_benchmark("fisv", src, out, score.lower(), progress=False, allow_pickle=True)
 
     assert spec.score_name == score and spec.score_range == (0.0, {"TES": 45.0, "PCS": 40.0}[score])
     assert _labels(out) == {"1": (expected[0], "train"), "2": (expected[1], "train"), "3": (expected[2], "test")}
@@ -102,7 +102,7 @@ def test_fisv_malformed_first_line_is_an_error_not_a_header(tmp_path: Path) -> N
     src.mkdir()
     _write_fisv(src, header=False, first_line="1 28.71 abc 1")
     with pytest.raises(DataError, match=r"train\.txt line 1.*PCS"):
-        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False, allow_pickle=True)
     assert not (tmp_path / "out").exists()
 
 
@@ -112,7 +112,7 @@ def test_malformed_label_line_names_file_and_line(tmp_path: Path) -> None:
     _write_fisv(src, header=True)
     (src / "test.txt").write_text("id TES PCS deductions\n3 12.25 20.00 2\n4 10.0\n")
     with pytest.raises(DataError, match=r"test\.txt line 3: expected 4 fields"):
-        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False, allow_pickle=True)
 
 
 def test_nan_features_name_the_sample(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_nan_features_name_the_sample(tmp_path: Path) -> None:
     arrays["video"]["2"][1, 3] = np.nan
     _save_dict(src / "FISV_rgb_VST.npy", arrays["video"])
     with pytest.raises(DataError, match=r"FISV_rgb_VST\.npy sample '2'.*NaN"):
-        convert_benchmark("fisv", src, tmp_path / "out", "PCS", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "PCS", progress=False, allow_pickle=True)
     assert not (tmp_path / "out").exists()
 
 
@@ -131,7 +131,7 @@ def test_score_out_of_range_names_the_sample(tmp_path: Path) -> None:
     src.mkdir()
     _write_fisv(src, header=True, first_line="1 46.50 29.36 1")  # TES range is 45
     with pytest.raises(DataError, match=r"sample '1' is outside \[0, 45\]"):
-        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False, allow_pickle=True)
 
 
 def test_missing_label_file_and_unknown_score_type(tmp_path: Path) -> None:
@@ -140,9 +140,9 @@ def test_missing_label_file_and_unknown_score_type(tmp_path: Path) -> None:
     _write_fisv(src, header=True)
     (src / "test.txt").unlink()
     with pytest.raises(DataError, match=r"test\.txt: label file not found"):
-        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "TES", progress=False, allow_pickle=True)
     with pytest.raises(DataError, match="score type 'SS'"):
-        convert_benchmark("fisv", src, tmp_path / "out", "SS", progress=False)
+        convert_benchmark("fisv", src, tmp_path / "out", "SS", progress=False, allow_pickle=True)
 
 
 # --------------------------------------------------------------------------------------------- FS1000
@@ -210,6 +210,9 @@ def test_cli_wiring(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     _write_rg(src)
     argv = ["convert", "--benchmark", "rg", "--source", str(src), "--out", str(tmp_path / "o"), "--score", "Ball",
             "--no-progress"]
+    assert main(argv) == 2  # a pickled release is refused without the explicit flag
+    assert "--allow-pickle" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    argv.append("--allow-pickle")
     assert main(argv) == 0
     assert main(argv) == 2  # a user error, like every command's: the output folder exists and is not empty
     assert "already exists" in capsys.readouterr().err
