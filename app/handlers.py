@@ -17,6 +17,7 @@ from app.state import BUNDLED, AppState, LoadedCheckpoint, file_digest
 from limssr_core.config import LimssrConfig
 from limssr_core.errors import LimssrError
 from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
+from limssr_core.features.media import check_routine_duration
 from limssr_core.features.registry import ModalityStatus
 
 ProgressFn = Callable[[float, str], None]
@@ -164,6 +165,7 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
     progress(0.0, "loading the model (first request only)")
     loaded = state.registry.get(request.checkpoint)
     sample, plan, cached, warnings = extract_features(request, loaded, state, progress)
+    check_routine_duration(sample.meta["media"]["duration_s"], Path(request.video).name)
     extracted = time.perf_counter()
     withheld = set(request.withhold or ())
     status = _modality_status(loaded.config, sample.status, plan)

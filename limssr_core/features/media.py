@@ -40,6 +40,18 @@ class MediaError(LimssrError):
         self.limit, self.value, self.allowed = limit, value, allowed
 
 
+# The shortest routine scored: a judged element (a jump, a spin, a toss) takes a couple of seconds, and below two
+# 32-frame segments at 30 fps there is not one element to judge. Extraction still works on shorter clips.
+MIN_ROUTINE_SECONDS = 2.0
+
+
+def check_routine_duration(duration_s: float, name: str) -> None:
+    """Refuse to score a clip too short for a meaningful score (MediaError naming the limit)."""
+    if duration_s < MIN_ROUTINE_SECONDS:
+        raise MediaError(f"{name}: is {duration_s:.2f} s long; a score needs at least {MIN_ROUTINE_SECONDS:g} s "
+                         "of routine", limit="min_routine_s", value=duration_s, allowed=MIN_ROUTINE_SECONDS)
+
+
 @dataclass
 class VideoInfo:
     index: int

@@ -83,11 +83,13 @@ def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: st
 
 def _score_one(video: Path, sid: str, scorer, plan, commentary_dir) -> RoutineScore:
     from limssr_core.features import extract_sample
+    from limssr_core.features.media import check_routine_duration
 
     try:
         commentary = find_commentary(video, Path(commentary_dir) if commentary_dir else None) \
             if "commentary" in plan.modalities else None
         sample = extract_sample(video, commentary_path=commentary, config=plan.config, modalities=plan.modalities)
+        check_routine_duration(sample.meta["media"]["duration_s"], video.name)
         statuses = dict(plan.unsupported) | sample.status
         present = [m for m in scorer.modality_names if m in statuses and statuses[m].present]
         if not present:

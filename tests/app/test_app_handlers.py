@@ -232,3 +232,19 @@ def test_the_headline_states_the_interval_the_condition_and_the_percentile():
     assert "not calibrated" in handlers.interval_text(base | {"interval": None, "percentile": None})
     assert [handlers.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 100)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "100th"]
+
+
+def test_a_clip_too_short_for_a_score_is_a_clear_error(state, settings, tmp_path):
+    import av
+    import numpy as np
+
+    clip = tmp_path / "short.mp4"
+    with av.open(str(clip), "w") as out:  # 20 frames at 25 fps: 0.8 s
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 10 * i, np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    with pytest.raises(LimssrError, match="a score needs at least 2 s of routine"):
+        handlers.score_routine(ScoreRequest(video=str(clip), checkpoint=settings.checkpoint), state)
