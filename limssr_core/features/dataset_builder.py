@@ -124,12 +124,9 @@ def extract_dataset(
     samples: dict[str, dict] = {}
     failures: list[dict] = []
     seen: dict[str, Path] = {}
-    iterator = videos
-    if progress:
-        from tqdm import tqdm
+    from tqdm.auto import tqdm
 
-        iterator = tqdm(videos, desc="extract", unit="video")
-    for video in iterator:
+    for video in tqdm(videos, desc="extract", unit="video", disable=not progress):
         sid = sample_id_for(video)
         if sid in seen:
             failures.append({"sample_id": sid, "source": str(video),

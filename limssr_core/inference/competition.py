@@ -57,12 +57,9 @@ def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: st
     journal = out_csv.with_name(out_csv.name + ".progress.jsonl")
     done = _read_journal(journal, str(scorer.checkpoint))
     results: dict[str, RoutineScore] = {}
-    iterator = videos
-    if progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        iterator = tqdm(videos, desc="score", unit="routine")
-    for video in iterator:
+    for video in tqdm(videos, desc="score", unit="routine", disable=not progress):
         sid = sample_id_for(video)
         if sid in results:
             results[sid + f"@{video}"] = RoutineScore(sid, str(video), None, error=f"duplicate sample id {sid!r}")
