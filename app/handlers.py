@@ -176,7 +176,7 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
     if all(name in withheld for name in present):
         raise LimssrError(f"no usable modality: every present modality ({', '.join(present)}) is withheld; "
                           "un-tick at least one")
-    progress(0.92, "reasoning: LLM fusion and scoring")
+    progress(0.92, "reasoning: LLM fusion and scoring" + (" under every modality subset" if robustness else ""))
     features = {name: sample.features[name] for name in present}
     prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present),
                                      robustness=robustness)

@@ -248,3 +248,16 @@ def test_a_clip_too_short_for_a_score_is_a_clear_error(state, settings, tmp_path
         out.mux(stream.encode())
     with pytest.raises(LimssrError, match="a score needs at least 2 s of routine"):
         handlers.score_routine(ScoreRequest(video=str(clip), checkpoint=settings.checkpoint), state)
+
+
+def test_robustness_progress_reaches_100_only_after_the_last_subset(state, settings, routines):
+    import time
+
+    seen = []
+    result = handlers.robustness(request(routines, settings), state,
+                                 lambda fraction, desc: seen.append((fraction, desc, time.perf_counter())))
+    returned = time.perf_counter()
+    done = [t for fraction, _, t in seen if fraction >= 1.0]
+    assert len(done) == 1 and returned - done[0] < 0.5  # "done" means done: the subsets were scored before it
+    assert len(result.payload["robustness"]) == 7  # video, flow, audio (no commentary given)
+    assert any("every modality subset" in desc for _, desc, _ in seen)
