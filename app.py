@@ -24,6 +24,9 @@ def _bool(text) -> bool:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from app.state import AppSettings
+
+    d = AppSettings()  # every default is written once, there
     p = argparse.ArgumentParser(description="LIMSSR Studio: score a judged routine from video, audio and commentary.")
     p.add_argument("--host", default=_env("LIMSSR_HOST", "127.0.0.1", "GRADIO_SERVER_NAME"),
                    help="interface to bind (env LIMSSR_HOST; default 127.0.0.1, 0.0.0.0 to serve the network)")
@@ -35,10 +38,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="default checkpoint: 'bundled' (assets/demo_checkpoint), a folder, or a Hub id "
                         "owner/name[@revision] (env LIMSSR_CHECKPOINT)")
     p.add_argument("--device", default=_env("LIMSSR_DEVICE", "cpu"), help="cpu, cuda, cuda:1 ... (env LIMSSR_DEVICE)")
-    p.add_argument("--max-upload-mb", type=float, default=float(_env("LIMSSR_MAX_UPLOAD_MB", 500)),
-                   help="larger uploads are refused before processing (env LIMSSR_MAX_UPLOAD_MB; default 500)")
-    p.add_argument("--max-minutes", type=float, default=float(_env("LIMSSR_MAX_MINUTES", 15)),
-                   help="longer routines are refused (env LIMSSR_MAX_MINUTES; default 15)")
+    p.add_argument("--max-upload-mb", type=float, default=float(_env("LIMSSR_MAX_UPLOAD_MB", d.max_upload_mb)),
+                   help="larger video uploads are refused before processing (env LIMSSR_MAX_UPLOAD_MB; default "
+                        f"{d.max_upload_mb:g})")
+    p.add_argument("--max-audio-mb", type=float, default=float(_env("LIMSSR_MAX_AUDIO_MB", d.max_audio_mb)),
+                   help=f"larger separate audio files are refused (env LIMSSR_MAX_AUDIO_MB; default {d.max_audio_mb:g})")
+    p.add_argument("--max-commentary-kb", type=float,
+                   default=float(_env("LIMSSR_MAX_COMMENTARY_KB", d.max_commentary_kb)),
+                   help="larger commentary files are refused (env LIMSSR_MAX_COMMENTARY_KB; default "
+                        f"{d.max_commentary_kb:g}); longer text is cut to 20000 characters with a warning")
+    p.add_argument("--max-minutes", type=float, default=float(_env("LIMSSR_MAX_MINUTES", d.max_minutes)),
+                   help=f"longer routines are refused (env LIMSSR_MAX_MINUTES; default {d.max_minutes:g}: a free "
+                        "skate of about 4 minutes plus margin)")
     p.add_argument("--concurrency", type=int, default=int(_env("LIMSSR_CONCURRENCY", 2)),
                    help="requests processed at once (env LIMSSR_CONCURRENCY; default 2)")
     p.add_argument("--queue-size", type=int, default=int(_env("LIMSSR_QUEUE_SIZE", 16)),
@@ -71,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings(
         checkpoint=args.checkpoint, device=args.device, max_upload_mb=args.max_upload_mb,
         max_minutes=args.max_minutes, concurrency=args.concurrency, queue_size=args.queue_size,
+        max_audio_mb=args.max_audio_mb, max_commentary_kb=args.max_commentary_kb,
         threads=args.threads, feature_cache=args.feature_cache,
         checkpoint_dirs=tuple(args.checkpoint_dir or ("runs", "checkpoints")),
         allow_custom_checkpoints=not args.no_custom_checkpoints, preload=not args.no_preload,

@@ -59,6 +59,10 @@ def _size_mb(path: Path) -> float:
     return path.stat().st_size / 1e6
 
 
+def _size_text(mb: float) -> str:
+    return f"{mb * 1000:.0f} KB" if mb < 1 else f"{mb:.0f} MB"
+
+
 def check_upload(path: str | None, what: str, extensions, max_mb: float) -> Path | None:
     """None stays None; otherwise the file must exist, be small enough and have a supported extension."""
     if path is None or str(path).strip() == "":
@@ -67,7 +71,8 @@ def check_upload(path: str | None, what: str, extensions, max_mb: float) -> Path
     if not file.is_file():
         raise LimssrError(f"{what} {file.name}: the uploaded file is missing on the server; upload it again")
     if _size_mb(file) > max_mb:
-        raise LimssrError(f"{what} {file.name} is too large: {_size_mb(file):.0f} MB; the limit is {max_mb:g} MB")
+        raise LimssrError(f"{what} {file.name} is too large: {_size_text(_size_mb(file))}; the limit is "
+                          f"{_size_text(max_mb)}")
     suffix = file.suffix.lower()
     if suffix not in extensions:
         shown = f"'{suffix}'" if suffix else "(no file extension)"
@@ -101,12 +106,13 @@ def extract_features(request: ScoreRequest, loaded: LoadedCheckpoint, state: App
     from limssr_core.features import extract_sample
     from limssr_core.features.media import MediaError
 
-    limit = state.settings.max_upload_mb
-    video = check_upload(request.video, "video", VIDEO_EXTENSIONS, limit)
+    limits = state.settings
+    video = check_upload(request.video, "video", VIDEO_EXTENSIONS, limits.max_upload_mb)
     if video is None:
         raise LimssrError("no video: upload the routine video first")
-    audio = check_upload(request.audio, "audio file", AUDIO_EXTENSIONS, limit)
-    commentary_file = check_upload(request.commentary_file, "commentary file", COMMENTARY_EXTENSIONS, limit)
+    audio = check_upload(request.audio, "audio file", AUDIO_EXTENSIONS, limits.max_audio_mb)
+    commentary_file = check_upload(request.commentary_file, "commentary file", COMMENTARY_EXTENSIONS,
+                                   limits.max_commentary_kb / 1000)
     text = (request.commentary_text or "").strip() or None
     plan = extraction_plan(loaded.config, state)
     if not plan.modalities:

@@ -36,8 +36,10 @@ class AppSettings:
 
     checkpoint: str = BUNDLED
     device: str = "cpu"
-    max_upload_mb: float = 500.0
-    max_minutes: float = 15.0
+    max_upload_mb: float = 500.0  # the video (and Gradio's upload route for every file)
+    max_audio_mb: float = 100.0  # a separate audio file
+    max_commentary_kb: float = 256.0  # a commentary file; text beyond 20000 characters is cut with a warning
+    max_minutes: float = 6.0  # the longest routine: a free skate of about 4 minutes plus margin
     concurrency: int = 2  # scoring requests processed at once
     queue_size: int = 16  # waiting requests beyond which new ones are refused
     threads: int | None = None  # torch / OpenCV / decoder threads (None: library defaults)

@@ -130,7 +130,7 @@ def test_bad_input_gives_a_specific_error(state, settings, routines, field, key,
 
 def test_too_large_too_long_and_no_usable_modality(state, fixture_checkpoint, routines):
     tiny = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_upload_mb=0.001, preload=False))
-    with pytest.raises(LimssrError, match=r"too large: .* the limit is 0.001 MB"):
+    with pytest.raises(LimssrError, match=r"too large: \d+ KB; the limit is 1 KB"):
         handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), tiny)
     short = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_minutes=0.05, preload=False))
     with pytest.raises(LimssrError, match=r"the limit is 0m03s \(server setting --max-minutes\)"):
@@ -261,3 +261,12 @@ def test_robustness_progress_reaches_100_only_after_the_last_subset(state, setti
     assert len(done) == 1 and returned - done[0] < 0.5  # "done" means done: the subsets were scored before it
     assert len(result.payload["robustness"]) == 7  # video, flow, audio (no commentary given)
     assert any("every modality subset" in desc for _, desc, _ in seen)
+
+
+def test_each_input_type_has_its_own_size_limit(state, settings, routines, tmp_path):
+    big_text = tmp_path / "notes.txt"
+    big_text.write_text("A clean jump.\n" * 30_000)  # about 420 KB
+    with pytest.raises(LimssrError, match=r"commentary file notes.txt is too large: \d+ KB; the limit is 256 KB"):
+        handlers.score_routine(request(routines, settings, commentary_file=str(big_text)), state)
+    defaults = AppSettings()
+    assert (defaults.max_minutes, defaults.max_audio_mb, defaults.max_commentary_kb) == (6.0, 100.0, 256.0)
