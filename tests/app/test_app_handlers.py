@@ -108,7 +108,7 @@ def test_weights_figure_shows_every_weight(state, settings, routines):
     payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
     fig = plots.weights_figure(payload)
     assert [t.name for t in fig.data][1:3] == ["gate G", "confidence alpha"]
-    assert list(fig.data[1].x) == ["video", "flow", "audio (absent)", "commentary (absent)"]
+    assert list(fig.data[1].y) == ["video", "flow", "audio (absent)", "commentary (absent)"]  # horizontal bars
     assert list(fig.data[0].y) == pytest.approx([payload["weights"]["path_weight_main"],
                                                  payload["weights"]["path_weight_aux"]])
     assert len(fig.data[3].y) == 4
@@ -270,3 +270,13 @@ def test_each_input_type_has_its_own_size_limit(state, settings, routines, tmp_p
         handlers.score_routine(request(routines, settings, commentary_file=str(big_text)), state)
     defaults = AppSettings()
     assert (defaults.max_minutes, defaults.max_audio_mb, defaults.max_commentary_kb) == (6.0, 100.0, 256.0)
+
+
+def test_the_weights_figure_keeps_full_modality_names_and_explains_itself(state, settings, routines):
+    payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
+    fig = plots.weights_figure(payload)
+    gate = next(t for t in fig.data if t.name == "gate G")
+    assert gate.orientation == "h" and list(gate.y) == ["video", "flow", "audio (absent)", "commentary (absent)"]
+    assert fig.layout.yaxis3.automargin  # the names get the room they need, never cut to "vid"
+    assert fig.layout.xaxis3.domain == (0.0, 1.0)  # a full-width row of its own: nothing to overlap
+    assert any("alpha: how far the model trusts" in a.text for a in fig.layout.annotations)
