@@ -48,7 +48,7 @@ from limssr_core.data.release_io import (
     read_label_table,
     to_features,
 )
-from limssr_core.errors import DataError, LimssrError
+from limssr_core.errors import DataError
 
 BENCHMARKS = ("rg", "fisv", "fs1000")
 SCORE_TYPES: dict[str, dict[str, float]] = {
