@@ -58,8 +58,8 @@ def theme():
 def launch(demo, settings: AppSettings, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
            block: bool = True):
     """Serve the app. Uploads above `settings.max_upload_mb` are refused by Gradio before any processing."""
-    from app.layout import CSS
+    from app.layout import CSS, SEEK_JS
 
     return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        max_file_size=int(settings.max_upload_mb * 1e6), show_error=False, quiet=not block,
-                       ssr_mode=False, theme=theme(), css=CSS, footer_links=["api", "settings"])
+                       ssr_mode=False, theme=theme(), css=CSS, head=SEEK_JS, footer_links=["api", "settings"])

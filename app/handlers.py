@@ -7,7 +7,6 @@ reported in `ScoreResult.warnings` (shown as `gr.Warning`).
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ from limssr_core.errors import LimssrError
 from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
 from limssr_core.features.media import check_routine_duration
 from limssr_core.features.registry import ModalityStatus
+from limssr_core.features.segments import segment_seconds, untimed_modalities
+from limssr_core.reports.text import card_note, commentary_evidence, interval_text, modality_panel, moment_lines
 
 ProgressFn = Callable[[float, str], None]
 
@@ -50,6 +51,9 @@ class ScoreResult:
     panel: str  # markdown table of the modalities
     note: str  # "what this score means", from the model card
     warnings: list[str] = field(default_factory=list)
+    moments: str = ""  # the timeline's top moments in words (markdown), when a timeline was computed
+    cues: list[tuple[float, str]] = field(default_factory=list)  # timed commentary: (start second, text)
+    sentences: list[str] = field(default_factory=list)  # plain-text commentary, listed beside the timeline
 
 
 # ---------------------------------------------------------------- input checks
@@ -164,8 +168,14 @@ def robustness(request: ScoreRequest, state: AppState, progress: ProgressFn | No
     return _score(request, state, progress, robustness=True)
 
 
-def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, robustness: bool = False
-           ) -> ScoreResult:
+def timeline(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
+    """Scores as `score_routine`, with payload["timeline"] filled in: per moment, how much it raised or lowered the
+    score (occlusion with the learned missing tokens), in seconds of the video. Uses the cached features."""
+    return _score(request, state, progress, timeline=True)
+
+
+def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, robustness: bool = False,
+           timeline: bool = False) -> ScoreResult:
     progress = progress or (lambda fraction, desc: None)
     started = time.perf_counter()
     progress(0.0, "loading the model (first request only)")
@@ -182,10 +192,18 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
     if all(name in withheld for name in present):
         raise LimssrError(f"no usable modality: every present modality ({', '.join(present)}) is withheld; "
                           "un-tick at least one")
-    progress(0.92, "reasoning: LLM fusion and scoring" + (" under every modality subset" if robustness else ""))
+    progress(0.92, "reasoning: LLM fusion and scoring" + (" under every modality subset" if robustness else "")
+             + (" and with each moment occluded" if timeline else ""))
     features = {name: sample.features[name] for name in present}
+    used = [n for n in present if n not in withheld]
+    untimed = untimed_modalities(sample.meta)
+    if timeline and not any(m.timeline and m.name in used and m.name not in untimed for m in loaded.config.modalities):
+        raise LimssrError("a timeline needs a modality on the video's timeline (video, flow, audio or timed "
+                          f"commentary); this score uses only {', '.join(used)}"
+                          + (" (the commentary is plain text, not timed)" if "commentary" in used else ""))
     prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present),
-                                     robustness=robustness)
+                                     robustness=robustness, timeline=timeline,
+                                     segment_seconds=segment_seconds(sample.meta), untimed=untimed)
     progress(1.0, "done")
     prediction.modality_status = {name: st.to_json() | {"withheld": st.present and name in withheld}
                                   for name, st in status.items()}
@@ -197,8 +215,26 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
         "timings_s": {"extraction": round(extracted - started, 3), "total": round(time.perf_counter() - started, 3),
                       "features_cached": cached},
     }
+    cues, sentences = (commentary_evidence(request.commentary_file, (request.commentary_text or "").strip() or None)
+                       if timeline else ([], []))
+    moments = "\n".join(f"- {line}" for line in moment_lines(payload))
     return ScoreResult(payload, headline(payload), modality_panel(payload["modality_status"]),
-                       card_note(loaded.config, loaded.card), warnings)
+                       card_note(loaded.config, loaded.card), warnings, moments, cues, sentences)
+
+
+def report_file(result: ScoreResult, state: AppState) -> str:
+    """Write `result` as the self-contained HTML report (reports/html.py) into a fresh temporary folder; its path.
+    Gradio serves it from there to the download button and the cache cleaner removes it with the other outputs."""
+    import tempfile
+
+    from limssr_core.reports.html import checkpoint_identity, render_report, write_report
+
+    ref = result.payload["checkpoint"]["ref"]
+    loaded = state.registry.get(ref)
+    page = render_report(result.payload, checkpoint_identity(loaded.config, ref), result.note,
+                         cues=result.cues, sentences=result.sentences)
+    name = f"limssr-report-{result.payload['score_name']}-{result.payload['score']:.1f}.html".replace(" ", "_")
+    return str(write_report(Path(tempfile.mkdtemp(prefix="limssr-report-")) / name, page))
 
 
 # ---------------------------------------------------------------- text for the page
@@ -212,58 +248,6 @@ def headline(payload: dict) -> str:
             f"main path y_main = {payload['main_path_score']:.1f}, auxiliary path y_aux = "
             f"{payload['aux_path_score']:.1f}; scored from: {used}"
             + (f"; {payload['window_rule']}" if len(payload.get("windows", [])) > 1 else ""))
-
-
-def interval_text(payload: dict) -> str:
-    """'90% interval 58.1-70.6 (audio missing), 62nd percentile of the training scores' or why there is none."""
-    interval, percentile = payload.get("interval"), payload.get("percentile")
-    gone = payload["missing_modalities"] + payload["withheld_modalities"]
-    condition = f" ({', '.join(gone)} missing)" if gone else ""
-    if interval is None:
-        text = "no interval: this checkpoint is not calibrated (python -m limssr_core calibrate)"
-    elif interval["low"] is None:
-        text = f"no {interval['level']:.0%} interval{condition}: {interval['reason']}"
-    else:
-        text = f"{interval['level']:.0%} interval {interval['low']:.1f}-{interval['high']:.1f}{condition}"
-    if percentile is not None:
-        text += f"; {ordinal(round(percentile))} percentile of the training scores"
-    return "**" + text[0].upper() + text[1:] + "**"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def modality_panel(modalities: dict) -> str:
-    lines = ["| modality | status | reason |", "|---|---|---|"]
-    for name, row in modalities.items():
-        if row.get("withheld"):
-            status = "withheld (what if)"
-        else:
-            status = "present" if row["present"] else "missing"
-        lines.append(f"| {name} | {status} | {row['reason'] or '-'} |")
-    return "\n".join(lines)
-
-
-def card_note(config: LimssrConfig, card: str) -> str:
-    """'What this score means': that section of the model card if it has one, else its opening and notes."""
-    lo, hi = config.score_range
-    intro = f"**What this score means.** {config.score_name} on a {lo:g}-{hi:g} scale, as predicted by this checkpoint."
-    if not card.strip():
-        return intro + " (The checkpoint has no model card.)"
-    sections = re.split(r"(?m)^#{1,6}\s+", card)
-    chosen = [s for s in sections if re.match(r"(?i)what (this|the) score means", s)]
-    if not chosen:
-        opening = [p for p in sections[1].split("\n\n")[1:2]] if len(sections) > 1 else []
-        notes = [s.split("\n", 1)[1] for s in sections if s.lower().startswith(("notes", "data", "limitations"))]
-        chosen = opening + notes
-    else:
-        chosen = [chosen[0].split("\n", 1)[1] if "\n" in chosen[0] else ""]
-    body = " ".join(" ".join(chosen).split())
-    if len(body) > 700:
-        body = body[:700].rsplit(" ", 1)[0] + " ..."
-    return f"{intro} {body}".strip()
 
 
 def checkpoint_overview(ref: str, state: AppState) -> dict:

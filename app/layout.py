@@ -12,7 +12,8 @@ from typing import Callable, TypeVar
 
 import gradio as gr
 
-from app import handlers, plots
+from app import handlers
+from limssr_core.reports import figures
 from app.state import AppState, list_checkpoints
 from limssr_core.errors import LimssrError
 from limssr_core.features.formats import COMMENTARY_EXTENSIONS
@@ -27,6 +28,29 @@ Upload a video, optionally a separate audio file and a commentary, then press **
 
 CSS = """
 #score-headline h2 { margin: 0.2em 0; }
+"""
+
+# Clicking a point of the timeline seeks the uploaded video to that moment: each point's customdata is its start in
+# seconds (reports/figures.py timeline_figure). Gradio has no click event for plots, so a small script listens to
+# plotly's own `plotly_click` on the timeline plot whenever Gradio (re)draws it.
+SEEK_JS = """
+<script>
+(() => {
+  const attach = () => {
+    const plot = document.querySelector('#timeline-plot .js-plotly-plot');
+    if (!plot || plot.dataset.limssrSeek === '1' || typeof plot.on !== 'function') return;
+    plot.dataset.limssrSeek = '1';
+    plot.on('plotly_click', (event) => {
+      const point = event.points && event.points[0];
+      const video = document.querySelector('#video-input video');
+      if (!point || !video || typeof point.customdata !== 'number') return;
+      video.currentTime = point.customdata;
+      video.dataset.limssrSeekedTo = String(point.customdata);
+    });
+  };
+  new MutationObserver(attach).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>
 """
 
 
@@ -81,15 +105,34 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
         result = guarded(lambda: handlers.score_routine(request, state, lambda f, d: progress(f, desc=d)))
         _warn(result.warnings)
-        return (result.headline, result.panel, plots.weights_figure(result.payload), result.payload, result.note)
+        return (result.headline, result.panel, figures.weights_figure(result.payload), result.payload, result.note,
+                report(result))
 
     def on_robustness(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
                       checkpoint=None, withhold=None, progress=gr.Progress()):
         request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
         result = guarded(lambda: handlers.robustness(request, state, lambda f, d: progress(f, desc=d)))
         _warn(result.warnings)
-        return (result.headline, result.panel, plots.weights_figure(result.payload),
-                gr.update(value=plots.robustness_figure(result.payload), visible=True), result.payload, result.note)
+        return (result.headline, result.panel, figures.weights_figure(result.payload),
+                gr.update(value=figures.robustness_figure(result.payload), visible=True), result.payload, result.note,
+                report(result))
+
+    def on_timeline(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
+                    checkpoint=None, withhold=None, progress=gr.Progress()):
+        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
+        result = guarded(lambda: handlers.timeline(request, state, lambda f, d: progress(f, desc=d)))
+        _warn(result.warnings)
+        sentences = ("**Commentary (plain text, not timed):**\n\n" + "\n".join(
+            f"{i}. {text}" for i, text in enumerate(result.sentences[:40], 1))) if result.sentences else ""
+        return (result.headline, result.panel, figures.weights_figure(result.payload),
+                gr.update(value=figures.timeline_figure(result.payload, result.cues), visible=True),
+                gr.update(value="**Top moments**\n\n" + result.moments + ("\n\n" + sentences if sentences else ""),
+                          visible=True),
+                result.payload, result.note, report(result))
+
+    def report(result):
+        path = guarded(lambda: handlers.report_file(result, state))
+        return gr.update(value=path, visible=True)
 
     def on_checkpoint(checkpoint):
         try:
@@ -127,6 +170,11 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                 with gr.Row():
                     score_btn = gr.Button("Score", variant="primary", elem_id="score-button")
                     robust_btn = gr.Button("Robustness: every modality subset", elem_id="robustness-button")
+                timeline_btn = gr.Button("Timeline: where in the routine the score came from",
+                                         elem_id="timeline-button")
+                timeline_plot = gr.Plot(label="Timeline (click a point to seek the video there)", visible=False,
+                                        elem_id="timeline-plot")
+                moments = gr.Markdown(visible=False, elem_id="timeline-moments")
             with gr.Column(scale=7):
                 headline = gr.Markdown("Upload a routine and press **Score**.", elem_id="score-headline")
                 gr.Markdown("### Modalities")
@@ -137,18 +185,24 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                 weights_plot = gr.Plot(label="MDA path weights", elem_id="weights-plot")
                 robust_plot = gr.Plot(label="Robustness", visible=False, elem_id="robustness-plot")
                 note = gr.Markdown(elem_id="score-note")
+                report_btn = gr.DownloadButton("Download the report (HTML)", visible=False, elem_id="report-download")
                 with gr.Accordion("JSON: the same numbers, for programmatic use", open=False):
                     result_json = gr.JSON(label="result", elem_id="result-json")
 
         inputs = [video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold]
         # /score and /robustness share one concurrency slot pool: at most settings.concurrency extractions at once
         heavy = dict(concurrency_limit=settings.concurrency, concurrency_id="scoring")
-        score_btn.click(on_score, inputs, [headline, panel, weights_plot, result_json, note], api_name="score",
+        score_btn.click(on_score, inputs, [headline, panel, weights_plot, result_json, note, report_btn],
+                        api_name="score",
                         api_description="Score a routine video; every input but the video is optional.", **heavy)
-        score_btn.click(lambda: gr.update(value=None, visible=False), None, [robust_plot], queue=False,
-                        api_visibility="private", show_progress="hidden")  # a new score: the old chart is stale
-        robust_btn.click(on_robustness, inputs, [headline, panel, weights_plot, robust_plot, result_json, note],
-                         api_name="robustness", **heavy)
+        hidden = [gr.update(value=None, visible=False)] * 3  # a new score: the old charts are stale
+        score_btn.click(lambda: hidden, None, [robust_plot, timeline_plot, moments], queue=False,
+                        api_visibility="private", show_progress="hidden")
+        robust_btn.click(on_robustness, inputs, [headline, panel, weights_plot, robust_plot, result_json, note,
+                                                 report_btn], api_name="robustness", **heavy)
+        timeline_btn.click(on_timeline, inputs, [headline, panel, weights_plot, timeline_plot, moments, result_json,
+                                                 note, report_btn], api_name="timeline",
+                           api_description="Score with the occlusion timeline (on the cached features).", **heavy)
         checkpoint.change(on_checkpoint, [checkpoint], [panel, withhold, note, summary],
                           api_visibility="undocumented", queue=False)
         demo.load(on_checkpoint, [checkpoint], [panel, withhold, note, summary], api_visibility="undocumented",

@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--compile-mode", default=None,
                         help="torch.compile mode, e.g. reduce-overhead (CUDA graphs) or max-autotune-no-cudagraphs")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    parser.add_argument("--body-dtype", choices=("fp32", "bf16"), default="fp32",
+                        help="storage dtype of the frozen LLM body (bf16: what training under bf16 uses)")
     args = parser.parse_args()
 
     device = args.device
@@ -102,6 +104,8 @@ def main() -> None:
     backbone = random_qwen_body(device) if args.backbone == "qwen2.5-0.5b-random" else load_backbone(args.backbone)
     config = LimssrConfig(modalities=[ModalityConfig(n, d, "bench", args.length) for n, d in zip(names, dims)],
                           backbone=args.backbone)
+    if args.body_dtype == "bf16":
+        backbone.body.to(torch.bfloat16)
     model = LimssrModel(config, backbone).to(device)
     load_seconds = time.perf_counter() - started
     if args.compile:
@@ -146,7 +150,9 @@ def main() -> None:
     figures = {
         "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "backbone": args.backbone, "T": args.length, "dims": dims, "batch": args.batch, "sequence_length": seq_len,
-        "precision": "bf16" if bf16 else "fp32", "compile": args.compile and (args.compile_mode or "default"), "load_seconds": round(load_seconds, 1),
+        "precision": "bf16" if bf16 else "fp32",
+        "body_dtype": args.body_dtype, "compile": args.compile and (args.compile_mode or "default"),
+        "load_seconds": round(load_seconds, 1),
         "train_step_ms": round(statistics.median(train_ms), 1),
         "train_ms_per_sample": round(statistics.median(train_ms) / args.batch, 1),
         "infer_batch1_ms": round(statistics.median(infer1_ms), 1),

@@ -38,8 +38,10 @@ MODALITY_GATES = ("paper", "linear-post-attention")
 
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
-FORMAT_VERSION = 2
-LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention"}}
+# 3: adds feature standardisation with training-split statistics stored in the projectors.
+FORMAT_VERSION = 3
+LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention", "standardise_features": False},
+                   2: {"standardise_features": False}}
 
 
 @dataclass
@@ -80,6 +82,7 @@ class LimssrConfig:
     backbone_identity: dict = field(default_factory=dict)  # filled in when the backbone is loaded
     num_fusion_tokens: int = 4  # K learned fusion tokens that gather the joint representation
     projector_dropout: float = 0.1  # dropout in the modality projectors
+    standardise_features: bool = False  # projectors standardise features with training-split statistics (off: it did not help at N=60, bench/results/small_data_2026-12-02.md)
     head_dropout: float = 0.1  # dropout in the MDA heads
     mda_heads: int = 4  # attention heads of the cross-modal recovery path
     modality_gate: str = "paper"  # path-2 gate: paper (MLP on pooled vectors, pre-attention) | linear-post-attention

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="duration of one segment of the first timeline modality, to put the timeline in seconds "
                              "(extract's default: 32 frames at the video's rate, e.g. 1.28 at 25 fps)")
     parser.add_argument("--json", help="also write the result here")
+    parser.add_argument("--report", help="also write a self-contained HTML report here (opens without a network)")
     add_device_argument(parser)
 
 
@@ -61,5 +62,15 @@ def run(args: argparse.Namespace) -> int:
         raise LimssrError(f"--withhold {unknown}: not modalities of this checkpoint ({sorted(dims)})")
     prediction = scorer.score(sample.features, withhold=args.withhold, robustness=args.robustness,
                               timeline=args.timeline, segment_seconds=args.segment_seconds)
-    print(write_json(prediction.to_json(), args.json))
+    payload = prediction.to_json()
+    if args.report:
+        from limssr_core.model.hub import read_card
+        from limssr_core.reports.html import checkpoint_identity, render_report, write_report
+        from limssr_core.reports.text import card_note
+
+        config = scorer.config
+        report = render_report(payload, checkpoint_identity(config, args.checkpoint),
+                               card_note(config, read_card(scorer.checkpoint)), title=" ".join(args.sample))
+        write_report(args.report, report)
+    print(write_json(payload, args.json))
     return 0

@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the ranked table (CSV); a rerun resumes it")
     parser.add_argument("--commentary", help="folder with <stem>.txt / <stem>.srt commentary files")
     parser.add_argument("--max-duration", type=float, help="seconds; longer videos get an error row")
+    parser.add_argument("--reports", help="also write one self-contained HTML report per routine (with its "
+                                          "timeline) into this folder as <sample_id>.html")
     add_device_argument(parser)
     parser.add_argument("--no-progress", action="store_true")
 
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows = score_routines(args.inputs, args.checkpoint, args.out, commentary_dir=args.commentary,
                           device=resolve_device(args.device), max_duration_s=args.max_duration,
-                          progress=not args.no_progress)
+                          reports_dir=args.reports, progress=not args.no_progress)
     failed = [r for r in rows if r.score is None]
     print(f"scored {len(rows) - len(failed)} of {len(rows)} routines -> {args.out}")
     for rank, row in ranked(rows)[:10]:

@@ -137,3 +137,22 @@ def place_on_timeline(
             weights[seg.index, int(np.argmin(np.abs(centres - mid)))] = 1.0
     weights /= weights.sum(axis=1, keepdims=True)
     return (weights @ embeddings.astype(np.float64)).astype(np.float32)
+
+
+def segment_seconds(meta: dict) -> float | None:
+    """Seconds per feature segment of an extracted sample (`extract_sample` meta): frames per segment at its frame
+    rate, stretched when more segments than `max_segments` were pooled down to the cap (policy "pool")."""
+    segment = meta.get("segment", {})
+    if not segment.get("frames") or not segment.get("fps"):
+        return None
+    seconds = segment["frames"] / segment["fps"]
+    count, cap = segment.get("count") or 0, segment.get("max_segments")
+    if segment.get("policy") == "pool" and cap and count > cap:
+        seconds *= count / cap
+    return seconds
+
+
+def untimed_modalities(meta: dict) -> tuple[str, ...]:
+    """Modalities of an extracted sample that are not on the video's timeline: plain-text commentary (one vector per
+    sentence, said at no known moment)."""
+    return ("commentary",) if meta.get("commentary", {}).get("kind") == "plain" else ()

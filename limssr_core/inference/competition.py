@@ -3,7 +3,9 @@
 Each video is extracted with the checkpoint's own extractors (features/plan.py) and scored like a single routine
 (`Scorer.score`: whole-routine windows, interval, percentile). One bad file never stops the batch: it gets a row
 with its error. Resumable: every finished routine is appended to `<out>.progress.jsonl`, and a rerun with the same
-checkpoint skips those. The table is written (atomically) after every routine, ranked by score.
+checkpoint skips those. The table is written (atomically) after every routine, ranked by score. With `reports_dir`
+each scored routine also gets its HTML report (reports/html.py) with the occlusion timeline, which costs about one
+more scoring pass per routine.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from limssr_core.errors import LimssrError
 from limssr_core.features.dataset_builder import find_commentary, find_videos, sample_id_for
+from limssr_core.features.segments import segment_seconds, untimed_modalities
 
 COLUMNS = ["rank", "sample_id", "score", "interval_low", "interval_high", "percentile", "present", "missing",
            "warnings"]
@@ -38,7 +41,7 @@ class RoutineScore:
 
 def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: str | Path, *,
                    commentary_dir: str | Path | None = None, device: str = "cpu", max_duration_s: float | None = None,
-                   progress: bool = True) -> list[RoutineScore]:
+                   reports_dir: str | Path | None = None, progress: bool = True) -> list[RoutineScore]:
     """Score every video found in `inputs` (files, or folders searched recursively) into `out_csv`."""
     from limssr_core.features import ExtractionConfig, plan_extraction
     from limssr_core.inference.scorer import Scorer
@@ -56,6 +59,7 @@ def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: st
     out_csv = Path(out_csv)
     journal = out_csv.with_name(out_csv.name + ".progress.jsonl")
     done = _read_journal(journal, str(scorer.checkpoint))
+    reporter = _Reporter(scorer, checkpoint, reports_dir) if reports_dir is not None else None
     results: dict[str, RoutineScore] = {}
     from tqdm.auto import tqdm
 
@@ -64,10 +68,10 @@ def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: st
         if sid in results:
             results[sid + f"@{video}"] = RoutineScore(sid, str(video), None, error=f"duplicate sample id {sid!r}")
             continue
-        if sid in done and done[sid].source == str(video):
+        if sid in done and done[sid].source == str(video) and (reporter is None or reporter.has(sid)):
             results[sid] = done[sid]
             continue
-        result = _score_one(video, sid, scorer, plan, commentary_dir)
+        result = _score_one(video, sid, scorer, plan, commentary_dir, reporter)
         result.checkpoint = str(scorer.checkpoint)
         results[sid] = result
         with open(journal, "a", encoding="utf-8") as handle:
@@ -78,7 +82,32 @@ def score_routines(inputs: list[str | Path], checkpoint: str | Path, out_csv: st
     return rows
 
 
-def _score_one(video: Path, sid: str, scorer, plan, commentary_dir) -> RoutineScore:
+class _Reporter:
+    """Writes `<reports_dir>/<sample_id>.html` for each scored routine."""
+
+    def __init__(self, scorer, ref, reports_dir):
+        from limssr_core.model.hub import read_card
+        from limssr_core.reports.html import checkpoint_identity
+        from limssr_core.reports.text import card_note
+
+        self.folder = Path(reports_dir)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.identity = checkpoint_identity(scorer.config, str(ref))
+        self.note = card_note(scorer.config, read_card(scorer.checkpoint))
+
+    def has(self, sid: str) -> bool:
+        return (self.folder / f"{sid}.html").is_file()
+
+    def write(self, sid: str, payload: dict, title: str, commentary) -> None:
+        from limssr_core.reports.html import render_report, write_report
+        from limssr_core.reports.text import commentary_evidence
+
+        cues, sentences = commentary_evidence(commentary)
+        write_report(self.folder / f"{sid}.html", render_report(payload, self.identity, self.note, title=title,
+                                                                cues=cues, sentences=sentences))
+
+
+def _score_one(video: Path, sid: str, scorer, plan, commentary_dir, reporter=None) -> RoutineScore:
     from limssr_core.features import extract_sample
     from limssr_core.features.media import check_routine_duration
 
@@ -91,7 +120,11 @@ def _score_one(video: Path, sid: str, scorer, plan, commentary_dir) -> RoutineSc
         present = [m for m in scorer.modality_names if m in statuses and statuses[m].present]
         if not present:
             raise LimssrError("no usable modality: " + "; ".join(f"{m}: {s.reason}" for m, s in statuses.items()))
-        prediction = scorer.score({m: sample.features[m] for m in present})
+        untimed = untimed_modalities(sample.meta)
+        timeline = reporter is not None and any(m.timeline and m.name in present and m.name not in untimed
+                                                for m in scorer.config.modalities)
+        prediction = scorer.score({m: sample.features[m] for m in present}, timeline=timeline,
+                                  segment_seconds=segment_seconds(sample.meta), untimed=untimed)
     except LimssrError as err:  # one bad file never stops the batch
         return RoutineScore(sid, str(video), None, error=str(err))
     except Exception as err:  # noqa: BLE001 - a decoder crash on one file is that file's error
@@ -101,6 +134,11 @@ def _score_one(video: Path, sid: str, scorer, plan, commentary_dir) -> RoutineSc
                for m in scorer.modality_names if m not in present}
     warnings = list(sample.meta.get("warnings", [])) + [f"{m} missing: {statuses[m].reason}"
                                                         for m in missing if m in statuses and statuses[m].is_problem]
+    if reporter is not None:
+        prediction.modality_status = {m: statuses[m].to_json() | {"withheld": False} if m in statuses else
+                                      {"present": False, "kind": "not_given", "reason": "not extracted",
+                                       "withheld": False} for m in scorer.modality_names}
+        reporter.write(sid, prediction.to_json() | {"warnings": warnings}, video.name, commentary)
     return RoutineScore(sid, str(video), prediction.score,
                         interval.low if interval else None, interval.high if interval else None,
                         prediction.percentile, present, missing, warnings)

@@ -95,9 +95,11 @@ class Scorer:
 
     def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = (),
               robustness: bool = False, level: float = DEFAULT_LEVEL, timeline: bool = False,
-              segment_seconds: float | None = None) -> Prediction:
+              segment_seconds: float | None = None, untimed: tuple[str, ...] | list[str] = ()) -> Prediction:
         """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if");
-        `robustness` adds the score under every subset of the present modalities (one more batched pass)."""
+        `robustness` adds the score under every subset of the present modalities (one more batched pass);
+        `timeline` adds the occlusion timeline, `untimed` names modalities that are not on the video's timeline in
+        this sample although the checkpoint's are (plain-text commentary where the checkpoint had timed)."""
         features = self._check(features)
         used = [name for name in self.modality_names if name in features and name not in withhold]
         if not used:
@@ -134,19 +136,22 @@ class Scorer:
             windows=[WindowScore(w[reference.name].start if reference else 0, w[reference.name].stop if reference
                                  else 0, denorm(v)) for w, v in zip(windows, window_ys)],
             window_rule=window_rule(len(windows), reference, features),
-            timeline=self.timeline(features, used, y, window_ys, segment_seconds) if timeline else None,
+            timeline=self.timeline(features, [n for n in used if n not in untimed], y, window_ys, segment_seconds,
+                                   scored=used) if timeline else None,
         )
 
     def timeline(self, features: dict[str, np.ndarray], used: list[str], base: float, base_windows: list[float],
-                 segment_seconds: float | None = None) -> Timeline:
-        """Occlusion timeline of one routine scored from `used` (base: its normalised score and window scores)."""
+                 segment_seconds: float | None = None, scored: list[str] | None = None) -> Timeline:
+        """Occlusion timeline of one routine scored from `scored` (default `used`), occluding the modalities of
+        `used` that are on the video's timeline (base: its normalised score and window scores)."""
+        scored = list(used) if scored is None else scored
         on_timeline = [m for m in self.config.modalities if m.name in used and m.timeline]
         if not on_timeline:
             raise LimssrError("a timeline needs a modality on the video's timeline; plain-text commentary has none")
         reference = on_timeline[0].name
-        lengths = {n: features[n].shape[0] for n in used}
+        lengths = {n: features[n].shape[0] for n in scored}
         windows = covering_windows(lengths, self.config.modalities)
-        mask = tuple(n in used for n in self.modality_names)
+        mask = tuple(n in scored for n in self.modality_names)
         targets = {"all": [m.name for m in on_timeline]} | {m.name: [m.name] for m in on_timeline}
         moments = moment_windows(lengths[reference])
         samples, jobs = [], []  # jobs: (moment index, target, scoring window index)

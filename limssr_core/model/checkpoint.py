@@ -65,8 +65,12 @@ def read_config(folder: str | Path) -> LimssrConfig:
         raise LimssrError(f"{path}: not a valid LIMSSR config ({err})") from None
 
 
+FULL_PRECISION_SUFFIXES = (".feature_mean", ".feature_scale")  # statistics float16 would round (a mean near 3000)
+
+
 def _halve(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    return {k: v.half() if v.is_floating_point() and not k.endswith(FULL_PRECISION_SUFFIXES) else v
+            for k, v in tensors.items()}
 
 
 def portable_adapter_config(adapter_dir: Path, config: LimssrConfig) -> None:

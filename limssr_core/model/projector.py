@@ -6,10 +6,19 @@ what distinguishes them (with one observer, its mean exactly). Below `MIN_OBSERV
 therefore normalises with its running statistics and does not update them; at or above it, batch statistics as usual.
 A batch smaller than `MIN_OBSERVERS` (the last one of an epoch, a tiny --batch-size) needs fewer:
 the threshold is min(MIN_OBSERVERS, max(2, batch size)).
+
+Feature standardisation (`LimssrConfig.standardise_features`, on by default from checkpoint format 3): before the
+first linear map each feature dimension is shifted and scaled by the training split's mean and standard deviation
+over the segments of the samples that observe the modality under the training masks. Extractor outputs differ in
+scale by orders of magnitude (librosa's tempo beside its chroma, EfficientNet activations beside flow magnitudes);
+on small datasets the first layer otherwise spends its few updates on scale. The statistics are buffers of the
+projector, so they travel inside `limssr_weights.safetensors` and apply identically at inference.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 from torch import Tensor, nn
 
 MIN_OBSERVERS = 4  # samples of a batch that must observe a modality for its BatchNorm to use batch statistics
@@ -23,8 +32,12 @@ class ModalityProjector(nn.Module):
     batch-norm statistics or receive gradient.
     """
 
-    def __init__(self, in_dim: int, hidden_size: int, dropout: float):
+    def __init__(self, in_dim: int, hidden_size: int, dropout: float, standardise: bool = False):
         super().__init__()
+        self.standardise = standardise
+        if standardise:  # identity until set_feature_statistics (the trainer sets them before the first step)
+            self.register_buffer("feature_mean", torch.zeros(in_dim))
+            self.register_buffer("feature_scale", torch.ones(in_dim))
         self.net = nn.Sequential(
             nn.Linear(in_dim, hidden_size),
             nn.BatchNorm1d(hidden_size),
@@ -36,10 +49,39 @@ class ModalityProjector(nn.Module):
 
     def forward(self, segments: Tensor, observers: int | None = None, batch_size: int | None = None) -> Tensor:
         # segments: [N, d] (the valid segments of `observers` of the batch's `batch_size` samples) -> [N, D]
+        if self.standardise:
+            segments = (segments - self.feature_mean) / self.feature_scale
         needed = MIN_OBSERVERS if batch_size is None else min(MIN_OBSERVERS, max(2, batch_size))
         if self.training and (segments.shape[0] == 1 or (observers is not None and observers < needed)):
             return _eval_batchnorm(self.net, segments)  # too few observers for batch statistics: running ones
         return self.net(segments)
+
+
+    def set_feature_statistics(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        if not self.standardise:
+            raise ValueError("this projector was built without feature standardisation")
+        self.feature_mean.copy_(torch.as_tensor(mean, dtype=self.feature_mean.dtype))
+        self.feature_scale.copy_(torch.as_tensor(scale, dtype=self.feature_scale.dtype))
+
+
+def segment_statistics(arrays: list[np.ndarray], dim: int, floor: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and standard deviation over every segment of `arrays` ([T_i, dim] each).
+
+    A dimension that never varies gets scale 1 (it is only shifted), so no feature is blown up by a tiny std; no
+    arrays at all gives the identity (mean 0, scale 1).
+    """
+    if not arrays:
+        return np.zeros(dim, dtype=np.float32), np.ones(dim, dtype=np.float32)
+    count, total, squares = 0, np.zeros(dim), np.zeros(dim)
+    for array in arrays:  # running sums in float64: one pass, no concatenated copy of the whole split
+        values = np.asarray(array, dtype=np.float64)
+        count += values.shape[0]
+        total += values.sum(axis=0)
+        squares += np.square(values).sum(axis=0)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
+    scale = np.where(std > floor, std, 1.0)
+    return mean.astype(np.float32), scale.astype(np.float32)
 
 
 def _eval_batchnorm(net: nn.Sequential, segments: Tensor) -> Tensor:

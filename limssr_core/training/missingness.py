@@ -91,6 +91,10 @@ class MaskPolicy:
             return out
         return [available_mask(s, self.modalities) for s in batch]
 
+    def observed(self, sample: Sample) -> tuple[bool, ...]:
+        """The modalities training shows of this sample (fixed/dataset; per-batch: what is on disk)."""
+        return self.patterns.get(sample.sample_id, available_mask(sample, self.modalities))
+
     def effective_missing_rate(self, samples: list[Sample]) -> float:
         """The fraction of (sample, modality) pairs on disk that training withholds (fixed mode; else 0)."""
         on_disk = sum(sum(available_mask(s, self.modalities)) for s in samples)
@@ -101,7 +105,6 @@ class MaskPolicy:
         """How often each modality is actually observed in training under this mode (fixed/dataset)."""
         counts = dict.fromkeys(self.modalities, 0)
         for sample in samples:
-            mask = self.patterns.get(sample.sample_id, available_mask(sample, self.modalities))
-            for name, present in zip(self.modalities, mask):
+            for name, present in zip(self.modalities, self.observed(sample)):
                 counts[name] += int(present)
         return counts

@@ -27,6 +27,7 @@ from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_model, selection_score
 from limssr_core.model.limssr import LimssrModel
+from limssr_core.model.projector import segment_statistics
 from limssr_core.runtime import apply_cpu_threads, has_package, resolve_device, resolve_precision
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
@@ -152,8 +153,16 @@ class Trainer:
                                             resolve_precision(training.mixed_precision, device),
                                             log_with=self.tracker, project_dir=self.run_dir)
         torch.manual_seed(training.seed)
-        self.model = LimssrModel(config, backbone or load_backbone(config.backbone))
+        backbone = backbone or load_backbone(config.backbone)
+        if self.accelerator.mixed_precision == "bf16":
+            # The frozen body is stored in bf16 (its identity was taken in fp32 at load): autocast would round every
+            # weight to bf16 for every matmul anyway, so this only drops the per-step casts and halves the memory
+            # the body streams through. LoRA weights, new rows and heads stay fp32 (peft keeps adapters in fp32).
+            backbone.body.to(torch.bfloat16)
+        self.model = LimssrModel(config, backbone)
         self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
+        if config.standardise_features:
+            self.set_feature_statistics()
         if training.compile:
             self.model.compile_backbone(dynamic=True)
         self.steps_per_epoch = math.ceil(len(self.splits.train) / training.batch_size)
@@ -168,6 +177,13 @@ class Trainer:
         self.crop_rng = np.random.default_rng(training.seed + 2)
         self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
         self.history: list[dict] = []
+
+    def set_feature_statistics(self) -> None:
+        """Each projector's standardisation from the training split, as training sees it (model/projector.py)."""
+        for j, modality in enumerate(self.config.modalities):
+            arrays = [s.features[modality.name] for s in self.splits.train if self.policy.observed(s)[j]]
+            mean, scale = segment_statistics(arrays, modality.dim)
+            self.model.projectors[modality.name].set_feature_statistics(mean, scale)
 
     @property
     def unwrapped(self) -> LimssrModel:

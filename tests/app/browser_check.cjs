@@ -1,6 +1,7 @@
 // Drives the app in a real headless Chromium (Debian's /usr/bin/chromium) with playwright-core:
 // load the page, upload a video, type a commentary, press Score, wait for the score and the weights plot,
-// press Robustness, wait for its chart, save a screenshot. Prints one JSON line with what it saw.
+// press Robustness, wait for its chart, press Timeline, wait for its chart and click one of its points (which must
+// seek the video there), save a screenshot. Prints one JSON line with what it saw.
 // usage: node browser_check.cjs URL VIDEO SCREENSHOT [CHROMIUM]
 const { chromium } = require("playwright-core");
 const fs = require("fs");
@@ -33,10 +34,38 @@ async function main() {
     await page.waitForSelector("#weights-plot .js-plotly-plot", { timeout: 60000 });
     await page.click("#robustness-button");
     await page.waitForSelector("#robustness-plot .js-plotly-plot", { timeout: 120000 });
-    await page.waitForTimeout(500);  // let plotly finish its transition before the picture
+    await page.click("#timeline-button");
+    await page.waitForSelector("#timeline-plot .js-plotly-plot .scatterlayer .trace .points path", { timeout: 180000 });
+    await page.waitForTimeout(800);  // let plotly finish drawing before clicking a point
+    // the combined line's last point: a click there must seek the video to that moment's start
+    const points = page.locator("#timeline-plot .scatterlayer .trace:first-child .points path");
+    const count = await points.count();
+    await page.locator("#timeline-plot").scrollIntoViewIfNeeded();  // mouse events only reach what is in view
+    await page.waitForTimeout(300);
+    const box = await points.nth(count - 1).boundingBox();
+    // plotly clicks on the point it last hovered: move there, let it hover, then press
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+    await page.waitForTimeout(400);
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.waitForFunction(() => {
+      const v = document.querySelector("#video-input video");
+      return v && v.dataset.limssrSeekedTo !== undefined;
+    }, null, { timeout: 10000 }).catch(() => {});
+    const seek = await page.evaluate(() => {
+      const v = document.querySelector("#video-input video");
+      const plot = document.querySelector("#timeline-plot .js-plotly-plot");
+      return v ? { seekedTo: v.dataset.limssrSeekedTo ?? null, currentTime: v.currentTime,
+                   listening: plot ? plot.dataset.limssrSeek === "1" : null,
+                   hasOn: plot ? typeof plot.on : null } : null;
+    });
+    const moments = await page.locator("#timeline-moments").innerText();
+    const report = await page.locator("#report-download").isVisible();
+    await page.waitForTimeout(300);
     await page.screenshot({ path: screenshot, fullPage: true });
     const panel = await page.locator("#modality-panel").innerText();
-    console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors }));
+    console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors, points: count, seek, moments,
+                                 report }));
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });

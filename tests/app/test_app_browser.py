@@ -1,4 +1,5 @@
-"""A real headless Chromium loads the page, uploads a routine, scores it and saves a screenshot.
+"""A real headless Chromium loads the page, uploads a routine, scores it, draws its timeline (a click on a point seeks
+the video there) and saves a screenshot.
 
 Needs Debian's `chromium` and the npm package `playwright-core` (`make setup` installs both; see app/SETUP_NOTES.md).
 Skips only when no Chromium is installed (fails instead under LIMSSR_REQUIRE_BROWSER=1, as CI sets).
@@ -45,6 +46,10 @@ def test_page_scores_an_uploaded_video(served_app, routines, tmp_path):
     assert seen["headline"].startswith("TES ") and "on a 0-130 scale" in seen["headline"]
     assert "commentary" in seen["panel"] and "missing" not in seen["panel"]
     assert seen["errors"] == []
+    assert seen["points"] >= 2 and "Top moments" in seen["moments"]
+    assert seen["seek"] is not None and seen["seek"]["seekedTo"] is not None, seen  # the click reached the video
+    assert float(seen["seek"]["seekedTo"]) > 0  # the last moment starts after the routine's start
+    assert seen["report"]  # the report download is offered
     assert screenshot.stat().st_size > 20_000
     keep = os.environ.get("LIMSSR_SCREENSHOT")
     if keep:

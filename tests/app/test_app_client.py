@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gradio_client import Client, handle_file
 
-SCORE_OUTPUTS = 5  # headline, modality panel, weights plot, JSON, model-card note
+SCORE_OUTPUTS = 6  # headline, modality panel, weights plot, JSON, model-card note, report file
 JSON_INDEX = 3
 
 
@@ -19,7 +19,7 @@ def test_api_lists_score_with_only_the_video_required(client):
     params = info["named_endpoints"]["/score"]["parameters"]
     assert params[0]["parameter_name"] == "video" and not params[0]["parameter_has_default"]
     assert all(p["parameter_has_default"] for p in params[1:])
-    assert "/robustness" in info["named_endpoints"]
+    assert "/robustness" in info["named_endpoints"] and "/timeline" in info["named_endpoints"]
 
 
 def test_score_a_routine_with_only_the_video(client, routines):
@@ -35,6 +35,19 @@ def test_score_a_routine_with_only_the_video(client, routines):
     assert set(result["weights"]) == {"path_weight_main", "path_weight_aux", "modality_gate", "confidence",
                                       "fusion_role_weights"}
     assert out[0].startswith(f"## TES {result['score']:.1f} on a 0-130 scale")
+    page = open(out[-1]["value"] if isinstance(out[-1], dict) else out[-1], encoding="utf-8").read()
+    assert f"TES {result['score']:.1f} on a 0-130 scale" in page  # the report, downloaded through the API
+
+
+def test_timeline_through_the_api(client, routines):
+    out = client.predict(handle_file(str(routines["video"])), None, "00:01 A clean opening.\n00:03 A wobble.",
+                         api_name="/timeline")
+    result = out[5]
+    timeline = result["timeline"]
+    assert timeline["segment_seconds"] > 0 and timeline["points"]
+    assert timeline["points"][-1]["end_s"] == pytest.approx(
+        timeline["points"][-1]["end_segment"] * timeline["segment_seconds"])
+    assert "Top moments" in out[4]["value"] if isinstance(out[4], dict) else "Top moments" in out[4]
 
 
 def test_score_without_audio_but_with_commentary(client, routines):

@@ -9,7 +9,8 @@ import threading
 import plotly.graph_objects as go
 import pytest
 
-from app import handlers, plots
+from app import handlers
+from limssr_core.reports import figures, text
 from app.handlers import ScoreRequest
 from app.state import AppSettings, AppState, FeatureCache, ModelRegistry, resolve_checkpoint
 from limssr_core.errors import LimssrError
@@ -92,7 +93,7 @@ def test_withhold_reuses_features_and_changes_the_mask(state, settings, routines
     assert what_if["modality_status"]["audio"] == {"present": True, "kind": "ok", "reason": "", "withheld": True}
     assert "audio" not in what_if["used_modalities"] and what_if["withheld_modalities"] == ["audio"]
     assert what_if["score"] != full["score"]
-    assert "withheld" in handlers.modality_panel(what_if["modality_status"])
+    assert "withheld" in text.modality_panel(what_if["modality_status"])
 
 
 def test_robustness_scores_every_subset(state, settings, routines):
@@ -100,13 +101,13 @@ def test_robustness_scores_every_subset(state, settings, routines):
     subsets = [tuple(r["modalities"]) for r in result.payload["robustness"]]
     assert subsets == [("video",), ("flow",), ("video", "flow")]
     assert result.payload["robustness"][-1]["score"] == pytest.approx(result.payload["score"], abs=1e-4)
-    fig = plots.robustness_figure(result.payload)
+    fig = figures.robustness_figure(result.payload)
     assert isinstance(fig, go.Figure) and len(fig.data[0].y) == 3
 
 
 def test_weights_figure_shows_every_weight(state, settings, routines):
     payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
-    fig = plots.weights_figure(payload)
+    fig = figures.weights_figure(payload)
     assert [t.name for t in fig.data][1:3] == ["gate G", "confidence alpha"]
     assert list(fig.data[1].y) == ["video", "flow", "audio (absent)", "commentary (absent)"]  # horizontal bars
     assert list(fig.data[0].y) == pytest.approx([payload["weights"]["path_weight_main"],
@@ -202,9 +203,9 @@ def test_card_note_without_a_section(fixture_checkpoint):
     from limssr_core.model.checkpoint import read_config
 
     config = read_config(fixture_checkpoint)
-    note = handlers.card_note(config, "# Card\n\nTrained on synthetic routines only.\n\n## Notes\n\nDemo only.\n")
+    note = text.card_note(config, "# Card\n\nTrained on synthetic routines only.\n\n## Notes\n\nDemo only.\n")
     assert "TES on a 0-130 scale" in note and "synthetic routines" in note and "Demo only." in note
-    assert "no model card" in handlers.card_note(config, "")
+    assert "no model card" in text.card_note(config, "")
 
 
 def test_guarded_turns_errors_into_one_line_messages():
@@ -224,13 +225,13 @@ def test_guarded_turns_errors_into_one_line_messages():
 def test_the_headline_states_the_interval_the_condition_and_the_percentile():
     base = {"missing_modalities": ["audio"], "withheld_modalities": [], "percentile": 62.3}
     interval = {"level": 0.9, "low": 58.1, "high": 70.6, "reason": ""}
-    assert handlers.interval_text(base | {"interval": interval}) == \
+    assert text.interval_text(base | {"interval": interval}) == \
         "**90% interval 58.1-70.6 (audio missing); 62nd percentile of the training scores**"
-    refused = handlers.interval_text(base | {"interval": interval | {"low": None, "high": None,
+    refused = text.interval_text(base | {"interval": interval | {"low": None, "high": None,
                                                                       "reason": "not enough calibration data"}})
     assert refused.startswith("**No 90% interval (audio missing): not enough calibration data")
-    assert "not calibrated" in handlers.interval_text(base | {"interval": None, "percentile": None})
-    assert [handlers.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 100)] == \
+    assert "not calibrated" in text.interval_text(base | {"interval": None, "percentile": None})
+    assert [text.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 100)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "100th"]
 
 
@@ -274,9 +275,38 @@ def test_each_input_type_has_its_own_size_limit(state, settings, routines, tmp_p
 
 def test_the_weights_figure_keeps_full_modality_names_and_explains_itself(state, settings, routines):
     payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
-    fig = plots.weights_figure(payload)
+    fig = figures.weights_figure(payload)
     gate = next(t for t in fig.data if t.name == "gate G")
     assert gate.orientation == "h" and list(gate.y) == ["video", "flow", "audio (absent)", "commentary (absent)"]
     assert fig.layout.yaxis3.automargin  # the names get the room they need, never cut to "vid"
     assert fig.layout.xaxis3.domain == (0.0, 1.0)  # a full-width row of its own: nothing to overlap
     assert any("alpha: how far the model trusts" in a.text for a in fig.layout.annotations)
+
+
+def test_timeline_on_cached_features_places_timed_commentary(state, settings, routines):
+    base = request(routines, settings, commentary_text="00:01 A clean opening.\n00:03 A wobble on the landing.")
+    handlers.score_routine(base, state)
+    result = handlers.timeline(base, state)
+    assert result.payload["timings_s"]["features_cached"] is True  # never re-extracted
+    timeline = result.payload["timeline"]
+    assert timeline["reference"] == "video" and timeline["segment_seconds"] > 0
+    assert timeline["points"][0]["start_s"] == 0.0
+    assert result.cues == [(1.0, "A clean opening."), (3.0, "A wobble on the landing.")]
+    assert result.moments.startswith("- ") and ("raised" in result.moments or "lowered" in result.moments
+                                                 or "no moment" in result.moments)
+    fig = figures.timeline_figure(result.payload, result.cues)
+    assert fig.data[-1].name == "commentary" and list(fig.data[-1].x) == [1.0, 3.0]
+
+
+def test_a_timeline_needs_a_timeline_modality(state, settings, routines):
+    with pytest.raises(LimssrError, match="a timeline needs a modality on the video's timeline"):
+        handlers.timeline(request(routines, settings, commentary_text="A clean jump.",
+                                  withhold=("video", "flow", "audio")), state)
+
+
+def test_the_report_file_is_a_self_contained_page_of_the_result(state, settings, routines):
+    result = handlers.robustness(request(routines, settings, video=str(routines["noaudio"])), state)
+    path = handlers.report_file(result, state)
+    page = open(path, encoding="utf-8").read()
+    assert path.endswith(".html") and f"TES {result.payload['score']:.1f} on a 0-130 scale" in page
+    assert "no audio stream" in page and "Robustness" in page and page.count("plotly.js v") == 1

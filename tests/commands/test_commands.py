@@ -46,8 +46,11 @@ def test_evaluate_writes_the_json_contract_and_predictions_csv(trained, tmp_path
 def test_predict_prints_score_and_all_weights(trained, tmp_path, capsys):
     _, run = trained
     np.save(tmp_path / "video.npy", np.random.default_rng(0).standard_normal((7, 6)).astype(np.float32))
-    assert main(["predict", "--checkpoint", str(run), "--sample", str(tmp_path)]) == 0
+    report = tmp_path / "out" / "report.html"
+    assert main(["predict", "--checkpoint", str(run), "--sample", str(tmp_path), "--report", str(report)]) == 0
     result = json.loads(capsys.readouterr().out)
+    page = report.read_text()
+    assert f"score {result['score']:.1f} on a 0-100 scale" in page and "no features given" in page
     assert 0 <= result["score"] <= 100 and result["score_name"] == "score"
     assert result["used_modalities"] == ["video"] and result["missing_modalities"] == ["audio"]
     weights = result["weights"]

@@ -66,3 +66,15 @@ def test_parse_plain_srt_and_stamped():
     assert cues[0].text == "opening jump continued here"
     assert cue_spans(cues)[0] == (5.0, 70.0)
     assert split_sentences("") == []
+
+
+def test_segment_seconds_from_extraction_meta():
+    from limssr_core.features.segments import segment_seconds
+
+    plain = {"segment": {"frames": 32, "fps": 25.0, "count": 100, "max_segments": 512, "policy": "pool"}}
+    assert segment_seconds(plain) == 1.28
+    pooled = {"segment": {"frames": 32, "fps": 25.0, "count": 1024, "max_segments": 512, "policy": "pool"}}
+    assert segment_seconds(pooled) == 2.56  # two original segments per pooled one
+    cropped = {"segment": {"frames": 32, "fps": 25.0, "count": 1024, "max_segments": 512, "policy": "crop"}}
+    assert segment_seconds(cropped) == 1.28
+    assert segment_seconds({}) is None

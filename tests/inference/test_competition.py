@@ -43,3 +43,16 @@ def test_a_start_list_becomes_a_ranked_table_and_one_bad_file_never_stops_it(sta
     assert len(appended) == 1 and '"broken"' in appended[0]  # the scored two were resumed, not redone
     with open(out, newline="") as handle:
         assert [r["score"] for r in csv.DictReader(handle)][:2] == [r["score"] for r in scored]
+
+
+def test_score_reports_writes_one_html_report_per_scored_routine(start_list, tmp_path):
+    root, checkpoint = start_list
+    out, reports = tmp_path / "results.csv", tmp_path / "reports"
+    assert main(["score", str(root / "videos"), "--checkpoint", str(checkpoint), "--out", str(out), "--reports",
+                 str(reports), "--no-progress"]) == 1
+    with open(out, newline="") as handle:
+        scored = [r["sample_id"] for r in csv.DictReader(handle) if r["rank"]]
+    assert sorted(p.stem for p in reports.glob("*.html")) == sorted(scored)  # none for the broken file
+    page = (reports / f"{scored[0]}.html").read_text()
+    assert "Timeline: where the score came from" in page and page.count("plotly.js v") == 1
+    assert "commentary" in page and not list(reports.glob("*.partial"))

@@ -100,9 +100,15 @@ def test_data_must_match_modalities_dims_and_extractors(tiny_config):
         check_compatible(tiny_config, spec(video=(12, "effnet-lite0@1")))
 
 
-def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_config, tmp_path):
+def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_config, tmp_path, make_backbone):
     model, folder = saved
     half = save_checkpoint(model, tmp_path / "half", half=True)
+    import dataclasses
+
+    from limssr_core.model.limssr import LimssrModel
+
+    standardising = LimssrModel(dataclasses.replace(tiny_config, standardise_features=True), make_backbone())
+    statistics_ckpt = save_checkpoint(standardising, tmp_path / "half_std", half=True)
     size = lambda f: sum(p.stat().st_size for p in f.rglob("*.safetensors"))  # noqa: E731
     assert size(half) < 0.6 * size(folder)
     reloaded = load_checkpoint(half)
@@ -112,12 +118,32 @@ def test_half_precision_checkpoint_is_smaller_and_scores_alike(saved, tiny_confi
         a = model(collate(samples, tiny_config.modalities), compute_loss=False).y
         b = reloaded(collate(samples, tiny_config.modalities), compute_loss=False).y
     torch.testing.assert_close(a, b, atol=2e-3, rtol=0)
+    from safetensors.torch import load_file
+
+    stored = load_file(statistics_ckpt / "limssr_weights.safetensors")
+    statistics = [k for k in stored if k.endswith(".feature_mean")]
+    assert statistics and all(stored[k].dtype == torch.float32 for k in statistics)  # never rounded to float16
+
+
+def test_a_format_2_checkpoint_loads_without_standardisation(saved, tiny_config):
+    _, folder = saved
+    raw = json.loads((folder / CONFIG_NAME).read_text())
+    raw["format_version"] = 2
+    raw.pop("standardise_features", None)
+    (folder / CONFIG_NAME).write_text(json.dumps(raw))
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(folder / "limssr_weights.safetensors")
+    save_file({k: v for k, v in weights.items() if ".feature_" not in k}, folder / "limssr_weights.safetensors")
+    model = load_checkpoint(folder)
+    assert not model.config.standardise_features
+    assert not hasattr(model.projectors[tiny_config.modalities[0].name], "feature_mean")
 
 
 def test_a_checkpoint_from_a_newer_format_is_refused_with_what_to_do(saved):
     _, folder = saved
     raw = json.loads((folder / CONFIG_NAME).read_text())
-    assert raw["format_version"] == 2
+    assert raw["format_version"] == 3
     raw["format_version"] = 99
     (folder / CONFIG_NAME).write_text(json.dumps(raw))
     with pytest.raises(LimssrError, match="format 99.*upgrade LIMSSR Studio"):

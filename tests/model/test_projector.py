@@ -29,3 +29,37 @@ def test_a_small_batch_lowers_the_threshold():
     projector = ModalityProjector(6, 16, dropout=0.0).train()
     out = projector(torch.randn(12, 6) + 3.0, observers=3, batch_size=3)  # every sample of a last, small batch
     assert out.mean(dim=0).abs().max() < 1e-5
+
+
+def test_segment_statistics_are_per_dimension_over_every_segment():
+    import numpy as np
+
+    from limssr_core.model.projector import segment_statistics
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(5.0, 3.0, size=(n, 4)) for n in (3, 7, 11)]
+    arrays[1][:, 2] = 2.0
+    for array in arrays:
+        array[:, 2] = 2.0  # a dimension that never varies
+    mean, scale = segment_statistics(arrays, 4)
+    stacked = np.concatenate(arrays)
+    np.testing.assert_allclose(mean, stacked.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(scale[[0, 1, 3]], stacked.std(axis=0)[[0, 1, 3]], rtol=1e-4)
+    assert scale[2] == 1.0  # only shifted, never divided by ~0
+    mean, scale = segment_statistics([], 4)
+    assert (mean == 0).all() and (scale == 1).all()
+
+
+def test_a_standardising_projector_sees_standardised_features():
+    import numpy as np
+
+    torch.manual_seed(0)
+    projector = ModalityProjector(3, 8, dropout=0.0, standardise=True).eval()
+    raw = torch.tensor([[100.0, 0.001, -7.0], [300.0, 0.003, -5.0]])
+    plain = ModalityProjector(3, 8, dropout=0.0).eval()
+    plain.load_state_dict({k: v for k, v in projector.state_dict().items() if not k.startswith("feature_")})
+    projector.set_feature_statistics(np.array([200.0, 0.002, -6.0]), np.array([100.0, 0.001, 1.0]))
+    expected = plain(torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
+    torch.testing.assert_close(projector(raw), expected)
+    assert {"feature_mean", "feature_scale"} <= set(projector.state_dict())  # saved with the weights
+    assert "feature_mean" not in plain.state_dict()  # format-1/2 checkpoints keep their exact weights

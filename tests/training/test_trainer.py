@@ -10,15 +10,16 @@ from limssr_core.training.run import build_config, train
 from limssr_core.training.trainer import Trainer
 
 
-def config_for(dataset, length=8, preset=None, **training):
+def config_for(dataset, length=8, preset=None, standardise=False, **training):
     """A tiny-random config: training settings as TrainingConfig fields (defaults: 2 epochs, batch 8)."""
-    return build_config(dataset, model={"backbone": "tiny-random"}, preset=preset, length=length,
+    return build_config(dataset, model={"backbone": "tiny-random", "standardise_features": standardise},
+                        preset=preset, length=length,
                         training={"epochs": 2, "batch_size": 8, "warmup_epochs": 1} | training)
 
 
-def make_trainer(data, out, backbone, **training):
+def make_trainer(data, out, backbone, standardise=False, **training):
     dataset = load_dataset(data, progress=False)
-    return Trainer(config_for(dataset, **training), dataset, out, backbone=backbone, progress=False, device="cpu")
+    return Trainer(config_for(dataset, standardise=standardise, **training), dataset, out, backbone=backbone, progress=False, device="cpu")
 
 
 def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, make_backbone):
@@ -122,6 +123,10 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
     monkeypatch.setattr(trainer_module, "evaluate_model", recording_evaluate)
     trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=1, mixed_precision="bf16")
     assert trainer.config.training.mixed_precision == "bf16"
+    weights = dict(trainer.unwrapped.backbone.named_parameters())
+    assert all(p.dtype == torch.bfloat16 for n, p in weights.items() if "lora_" not in n)  # frozen body in bf16
+    assert all(p.dtype == torch.float32 for n, p in weights.items() if "lora_" in n)  # adapters in fp32
+    assert all(p.dtype == torch.float32 for p in trainer.unwrapped.projectors.parameters())
     result = trainer.fit()
     assert seen == [(True, torch.bfloat16)]
     assert result.history[0]["train_loss"] == result.history[0]["train_loss"]  # finite, not NaN
@@ -163,3 +168,28 @@ def test_the_run_log_states_the_effective_missing_rate(synth_dataset, tmp_path, 
         make_trainer(synth_dataset, tmp_path / "run", make_backbone(), train_missing="fixed:0.3")
     assert "fixed:0.3" in caplog.text and "% of the training split's (sample, modality) pairs are withheld" in \
         caplog.text
+
+
+def test_projectors_standardise_with_statistics_of_what_training_observes(synth_dataset, tmp_path, make_backbone):
+    import numpy as np
+
+    from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.model.projector import segment_statistics
+
+    trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), standardise=True, epochs=1,
+                           train_missing="fixed:0.5")
+    for j, modality in enumerate(trainer.config.modalities):
+        observed = [s.features[modality.name] for s in trainer.splits.train if trainer.policy.observed(s)[j]]
+        on_disk = [s.features[modality.name] for s in trainer.splits.train if modality.name in s.features]
+        assert len(observed) < len(on_disk)  # some withheld by fixed:0.5: they must not count
+        mean, scale = segment_statistics(observed, modality.dim)
+        projector = trainer.unwrapped.projectors[modality.name]
+        np.testing.assert_allclose(projector.feature_mean.numpy(), mean, rtol=1e-6)
+        np.testing.assert_allclose(projector.feature_scale.numpy(), scale, rtol=1e-6)
+        assert not np.allclose(mean, segment_statistics(on_disk, modality.dim)[0])
+    trainer.fit()
+    saved = load_checkpoint(tmp_path / "run", backbone=make_backbone())
+    name = trainer.config.modalities[0].name
+    torch_mean = saved.projectors[name].feature_mean
+    np.testing.assert_allclose(torch_mean.numpy(), trainer.unwrapped.projectors[name].feature_mean.numpy())
+    assert saved.config.standardise_features

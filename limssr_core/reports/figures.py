@@ -1,4 +1,7 @@
-"""Pure plotly figure builders: the JSON payload of a score in, a `go.Figure` out (no Gradio, no model)."""
+"""Pure plotly figure builders: the `Prediction` JSON in, a `go.Figure` out (no Gradio, no model).
+
+Used by the app and by the HTML report (reports/html.py), so both show the same figures.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 MAIN, AUX, GATE, CONF, ROLE = "#2563eb", "#f59e0b", "#059669", "#7c3aed", "#64748b"
+LINE_COLOURS = ("#0891b2", "#db2777", "#65a30d", "#ea580c", "#4f46e5", "#0d9488")  # one per occluded modality
 JUDGE_NOTE = ("w: how much the reasoning path counts against the cross-modal one.<br>"
               "G: how much each modality drives the cross-modal path.<br>"
               "alpha: how far the model trusts a modality (1 when present; lower for a missing one it stands in for).")
@@ -74,5 +78,56 @@ def robustness_figure(payload: dict) -> go.Figure:
                    x=0.01, font=dict(size=14)),
         xaxis=dict(title=f"{payload['score_name']} ({lo:g}-{hi:g})", range=[lo, hi]),
         height=max(260, 30 * len(rows) + 110), margin=dict(l=10, r=20, t=60, b=40),
+    )
+    return fig
+
+
+def moment_centre(point: dict, in_seconds: bool) -> float:
+    if in_seconds:
+        return (point["start_s"] + point["end_s"]) / 2
+    return (point["start_segment"] + point["end_segment"]) / 2
+
+
+def timeline_figure(payload: dict, cues: list[tuple[float, str]] | None = None) -> go.Figure:
+    """Where the score came from: per moment, the score minus the score with that moment occluded (positive: the
+    moment raised it), for all present timeline modalities together (thick) and each alone; timed commentary
+    sentences (`cues`: start second, text) sit on the zero line where they were said. Each point's customdata is
+    the moment's start (seconds, or segment), so a click can seek the video there."""
+    timeline = payload["timeline"]
+    points = timeline["points"]
+    in_seconds = timeline["segment_seconds"] is not None
+    x = [moment_centre(p, in_seconds) for p in points]
+    starts = [p["start_s"] if in_seconds else p["start_segment"] for p in points]
+    spans = [f"{p['start_s']:.1f}-{p['end_s']:.1f} s" if in_seconds else
+             f"segments {p['start_segment']}-{p['end_segment']}" for p in points]
+    unit = payload["score_name"]
+    fig = go.Figure()
+    fig.add_hline(y=0, line_color="#94a3b8", line_width=1)
+    keys = ["all"] + list(timeline["modalities"])
+    for i, key in enumerate(keys):
+        label = "all present modalities" if key == "all" else f"{key} only"
+        fig.add_trace(go.Scatter(
+            x=x, y=[p["effect"][key] for p in points], mode="lines+markers", name=label, customdata=starts,
+            line=dict(width=3 if key == "all" else 1.5, color=MAIN if key == "all" else
+                      LINE_COLOURS[(i - 1) % len(LINE_COLOURS)], dash="solid" if key == "all" else "dot"),
+            marker=dict(size=6 if key == "all" else 4), text=spans,
+            hovertemplate=f"%{{text}}: {label} raised {unit} by %{{y:.2f}}<extra></extra>",
+        ))
+    for sign, chosen, colour in ((1, timeline["raised"], GATE), (-1, timeline["lowered"], AUX)):
+        for rank, p in enumerate(chosen, 1):
+            fig.add_annotation(x=moment_centre(p, in_seconds), y=p["effect"]["all"], text=f"{'+' if sign > 0 else '-'}"
+                               f"{rank}", showarrow=True, arrowhead=0, ay=-22 * sign, font=dict(color=colour))
+    if cues:
+        fig.add_trace(go.Scatter(
+            x=[start for start, _ in cues], y=[0.0] * len(cues), mode="markers", name="commentary",
+            marker=dict(symbol="triangle-up", size=10, color=ROLE), customdata=[start for start, _ in cues],
+            text=[text[:140] for _, text in cues], hovertemplate="%{x:.1f} s: %{text}<extra></extra>",
+        ))
+    fig.update_layout(
+        title=dict(text=f"timeline: how much each moment raised (+) or lowered (-) {unit}", x=0.01,
+                   font=dict(size=14)),
+        xaxis=dict(title="seconds into the routine" if in_seconds else f"segment of {timeline['reference']}"),
+        yaxis=dict(title=f"{unit} change", zeroline=False), height=360, margin=dict(l=50, r=20, t=60, b=90),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), hovermode="closest",
     )
     return fig

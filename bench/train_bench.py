@@ -1,0 +1,80 @@
+"""How long the default `train` takes on a coach-sized dataset: 30 samples, 30 epochs, the embedded backbone.
+
+    .venv/bin/python bench/train_bench.py                       # issue #13 target: <= 5 minutes on 2 CPU cores
+    .venv/bin/python bench/train_bench.py --samples 60 --epochs 30
+
+The whole `train` is timed, as a user runs it: validation carved from the samples every epoch, the built-in baseline,
+calibration and the card. The features are random (timing does not depend on their values), with the dims of the
+embedded extractors and routines longer than the crop, so every training sequence has the full T segments per block.
+Prints its figures and a JSON line; `--out` also writes them to a file (bench/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from limssr_core.data.dataset import load_dataset  # noqa: E402
+from limssr_core.data.generic import read_labels, write_labels  # noqa: E402
+from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
+from limssr_core.runtime import cpu_threads  # noqa: E402
+from limssr_core.training.run import build_config, train  # noqa: E402
+
+# the embedded extractors' dims (docs/models.md) and the demo checkpoint's T per modality
+DIMS = {"video": 1280, "flow": 128, "audio": 140, "commentary": 384}
+LENGTH = "video=32,flow=32,audio=32,commentary=16"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=30, help="labelled samples (all split=train)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--backbone", default="smollm2-135m")
+    parser.add_argument("--precision", default="bf16", help="the training's mixed_precision")
+    parser.add_argument("--out", help="also write the figures (JSON) to this file")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        write_synthetic_dataset(data, SynthOptions(modalities=DIMS, n_samples=args.samples, min_length=40,
+                                                   max_length=60, missing_rate=0.1, seed=0))
+        rows = read_labels(data)
+        for row in rows:
+            row.split = "train"  # a coach's labelled routines: no val or test rows; validation is carved
+        write_labels(data, rows)
+        dataset = load_dataset(data, progress=False)
+        config = build_config(dataset, length=LENGTH, model={"backbone": args.backbone},
+                              training={"epochs": args.epochs, "mixed_precision": args.precision})
+        started = time.perf_counter()
+        result = train(config, dataset, Path(tmp) / "run", device="cpu", progress=False)
+        seconds = time.perf_counter() - started
+    epoch_seconds = [row["seconds"] for row in result.history]
+    figures = {
+        "machine": f"{platform.processor() or platform.machine()}, {cpu_threads()} torch threads",
+        "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "backbone": args.backbone,
+        "samples": args.samples, "epochs": args.epochs, "precision": args.precision,
+        "batch_size": config.training.batch_size, "train_minutes_total": round(seconds / 60, 2),
+        "seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 2),
+        "target_minutes": 5.0,
+    }
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    print("JSON " + json.dumps(figures))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

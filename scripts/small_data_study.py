@@ -1,0 +1,205 @@
+"""The small-data study of issue #13 (docs/small_data.md): LIMSSR vs the built-in baseline on 60 and 200 routines.
+
+    .venv/bin/python scripts/small_data_study.py --work build/small_data            # data, then every run
+    .venv/bin/python scripts/small_data_study.py --work build/small_data --only data  # render + extract only
+
+The routines are those of the demo build (`scripts/build_demo_checkpoint.py`: 1200 synthetic routines, seed 0), of
+which only the needed ones are rendered: its 180 test routines and the first 200 of its training routines (by
+index). Dataset views cut `labels.csv` to the first N training rows plus the same 180 test rows, with no
+`split=val` rows, so validation comes out of the N routines themselves. Each run trains with the library's
+defaults plus the recipe's settings, `smollm2-135m`, `fixed:0.3`, and records the test table of the model and of
+the built-in baseline (fitted under the same training masks), with its wall time. Every stage is resumable; the
+results go to `<work>/results.json` and, with `--report`, to a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from limssr_core.data.dataset import load_dataset  # noqa: E402
+from limssr_core.data.generic import LabelRow, read_labels, write_labels  # noqa: E402
+
+SEED, DEMO_N, TRAIN_ROWS = 0, 1200, 200
+LENGTH = "video=32,flow=32,audio=32,commentary=16"  # the demo build's T per modality
+SIZES = (60, 200)
+# name -> (model settings, training settings) on top of the library defaults; "default" is what `train` does.
+RECIPES: dict[str, tuple[dict, dict]] = {
+    "default": ({}, {}),
+    "no-standardise": ({"standardise_features": False}, {}),
+    # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)
+    "identity-body": ({"lora_targets": ["q_proj"]}, {}),
+}
+
+
+class IdentityBody(torch.nn.Module):
+    """The ablation's body: returns its input sequence (the prompt-framed embeddings) as the hidden states.
+
+    It keeps the embedded backbone's frozen embedding table (so the prompt tokens are the same) and one unused
+    `q_proj` so LoRA attaches as usual; nothing else of the LLM is left, so what the heads see is the projected
+    features, placeholders and fusion-token embeddings themselves.
+    """
+
+    def __init__(self, embeddings: torch.nn.Embedding):
+        super().__init__()
+        self.embed_tokens = embeddings
+        self.q_proj = torch.nn.Linear(1, 1)
+        self.config = None
+
+    def get_input_embeddings(self) -> torch.nn.Embedding:
+        return self.embed_tokens
+
+    def forward(self, inputs_embeds, attention_mask=None, **_):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(last_hidden_state=inputs_embeds)  # [B, L, D] unchanged
+
+
+def identity_backbone():
+    from limssr_core.model.backbone import SMOLLM2, Backbone, load_backbone
+
+    real = load_backbone(SMOLLM2)
+    body = IdentityBody(real.body.get_input_embeddings())
+    body.requires_grad_(False)
+    identity = dict(real.identity, name="identity-body", num_layers=0, fingerprint="identity-" + real.identity[
+        "fingerprint"])
+    return Backbone(body, real.tokenizer, identity)
+
+
+def render_subset(routines: Path) -> None:
+    """Render the demo build's test routines and its first TRAIN_ROWS training routines (resumable)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from limssr_core.synth.generate import render_routine, write_labels_csv
+    from limssr_core.synth.routines import assign_splits, plan_routine
+
+    plans = [plan_routine(SEED, i) for i in range(DEMO_N)]
+    for plan, split in zip(plans, assign_splits(DEMO_N, SEED)):
+        plan.split = split
+    chosen = [p for p in plans if p.split == "test"] + [p for p in plans if p.split == "train"][:TRAIN_ROWS]
+    routines.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in chosen if not (routines / f"{p.sample_id}.txt").is_file()]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for done, _ in enumerate(pool.map(render_routine, todo, [routines] * len(todo),
+                                          [(320, 240)] * len(todo)), 1):
+            if done % 20 == 0:
+                print(f"rendered {done}/{len(todo)}", flush=True)
+    write_labels_csv(routines / "labels.csv", chosen)
+
+
+def dataset_view(features: Path, out: Path, n_train: int) -> Path:
+    """A dataset folder holding the first n_train training rows and every test row (feature folders linked)."""
+    rows = read_labels(features)
+    train = [r for r in rows if r.split == "train"][:n_train]
+    test = [r for r in rows if r.split == "test"]
+    if len(train) < n_train:
+        raise SystemExit(f"{features}: only {len(train)} training rows, {n_train} asked")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(features / "dataset.json", out / "dataset.json")
+    link = out / "features"  # every feature file of the full extraction; labels.csv decides what is used
+    if not link.exists():
+        os.symlink((features / "features").resolve(), link)
+    write_labels(out, [LabelRow(r.sample_id, r.score, r.split) for r in train + test])
+    return out
+
+
+def run_one(view: Path, run: Path, recipe: str) -> dict:
+    from limssr_core.training.run import build_config, train
+
+    model_settings, training_settings = RECIPES[recipe]
+    dataset = load_dataset(view, progress=False)
+    config = build_config(dataset, length=LENGTH, model=dict(model_settings),
+                          training={"train_missing": "fixed:0.3", "seed": SEED, "mixed_precision": "bf16"}
+                          | training_settings)
+    if recipe == "identity-body":
+        return run_identity(config, dataset, run)
+    result = train(config, dataset, run, device="cpu", resume=run.exists(), progress=False)
+    seconds = sum(row["seconds"] for row in result.history)
+    return {"model": result.test_summary, "baseline": result.baseline_summaries.get("test"),
+            "best_epoch": result.best_epoch, "train_seconds": round(seconds, 1)}
+
+
+def run_identity(config, dataset, run: Path) -> dict:
+    """Train and test with the identity body (same selection rule; the baseline is the default run's)."""
+    from limssr_core.evaluation.evaluate import evaluate_model
+    from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.training.trainer import Trainer
+
+    result = Trainer(config, dataset, run, backbone=identity_backbone(), progress=False, device="cpu").fit(
+        resume=run.exists())
+    model = load_checkpoint(run, backbone=identity_backbone())
+    summary, _ = evaluate_model(model, dataset.split("test"), progress=False)
+    return {"model": summary, "baseline": None, "best_epoch": result.best_epoch,
+            "train_seconds": round(sum(row["seconds"] for row in result.history), 1)}
+
+
+def figures(summary: dict) -> tuple[float, float]:
+    return summary["full"]["spearman"], summary["average_incomplete"]["spearman"]
+
+
+def report(results: dict) -> str:
+    hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    lines = [f"Machine: {hardware}. Test: the demo build's 180 test routines; rho = Spearman.", "",
+             "| N train | recipe | LIMSSR full rho | LIMSSR avg-incomplete rho | baseline full rho | "
+             "baseline avg-incomplete rho | best epoch | train minutes |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, row in sorted(results.items(), key=lambda kv: (int(kv[0].split("/")[0]), kv[0])):
+        n, recipe = key.split("/")
+        full, average = figures(row["model"])
+        base = row["baseline"] or results.get(f"{n}/default", {}).get("baseline")  # same masks: same baseline
+        base_full, base_average = figures(base) if base else (float("nan"), float("nan"))
+        lines.append(f"| {n} | {recipe} | {full:.3f} | {average:.3f} | {base_full:.3f} | {base_average:.3f} | "
+                     f"{row['best_epoch']} | {row['train_seconds'] / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default="build/small_data")
+    parser.add_argument("--only", choices=("data", "runs"), help="one stage only")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--report", help="also write the results table (markdown) to this file")
+    args = parser.parse_args()
+    work = Path(args.work)
+    routines, features = work / "routines", work / "features"
+    if args.only in (None, "data"):
+        from limssr_core.features import extract_dataset
+
+        render_subset(routines)
+        extract_dataset([routines], features, labels_csv=routines / "labels.csv", score_range=(0.0, 100.0),
+                        progress=False)
+        print(f"features ready in {features}", flush=True)
+    if args.only == "data":
+        return 0
+    results_path = work / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    for n in map(int, args.sizes.split(",")):
+        view = dataset_view(features, work / f"n{n}", n)
+        for recipe in args.recipes.split(","):
+            key = f"{n}/{recipe}"
+            if key in results:
+                continue
+            print(f"training {key}", flush=True)
+            results[key] = run_one(view, work / "runs" / f"n{n}-{recipe}", recipe)
+            results_path.write_text(json.dumps(results, indent=1) + "\n")
+            print(f"{key}: model {figures(results[key]['model'])} in {results[key]['train_seconds']:.0f} s",
+                  flush=True)
+    table = report(results)
+    print(table)
+    if args.report:
+        Path(args.report).write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
