@@ -99,29 +99,33 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
     settings = state.settings
     can_transcribe = whisper_available()
 
+    def run(handler, progress, *inputs) -> handlers.ScoreResult:
+        """One scoring handler on the page's inputs: user errors become gr.Error, warnings become toasts."""
+        request = _request(*inputs)
+        result = guarded(lambda: handler(request, state, lambda f, d: progress(f, desc=d)))
+        _warn(result.warnings)
+        return result
+
     # Defaults of None make every input but the video optional for API clients (Gradio reads the signature).
     def on_score(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False, checkpoint=None,
                  withhold=None, progress=gr.Progress()):
-        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
-        result = guarded(lambda: handlers.score_routine(request, state, lambda f, d: progress(f, desc=d)))
-        _warn(result.warnings)
+        result = run(handlers.score_routine, progress, video, audio, commentary_text, commentary_file, transcribe,
+                     checkpoint, withhold)
         return (result.headline, result.panel, figures.weights_figure(result.payload), result.payload, result.note,
                 report(result))
 
     def on_robustness(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
                       checkpoint=None, withhold=None, progress=gr.Progress()):
-        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
-        result = guarded(lambda: handlers.robustness(request, state, lambda f, d: progress(f, desc=d)))
-        _warn(result.warnings)
+        result = run(handlers.robustness, progress, video, audio, commentary_text, commentary_file, transcribe,
+                     checkpoint, withhold)
         return (result.headline, result.panel, figures.weights_figure(result.payload),
                 gr.update(value=figures.robustness_figure(result.payload), visible=True), result.payload, result.note,
                 report(result))
 
     def on_timeline(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
                     checkpoint=None, withhold=None, progress=gr.Progress()):
-        request = _request(video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold)
-        result = guarded(lambda: handlers.timeline(request, state, lambda f, d: progress(f, desc=d)))
-        _warn(result.warnings)
+        result = run(handlers.timeline, progress, video, audio, commentary_text, commentary_file, transcribe,
+                     checkpoint, withhold)
         sentences = ("**Commentary (plain text, not timed):**\n\n" + "\n".join(
             f"{i}. {text}" for i, text in enumerate(result.sentences[:40], 1))) if result.sentences else ""
         return (result.headline, result.panel, figures.weights_figure(result.payload),

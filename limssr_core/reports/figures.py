@@ -111,7 +111,7 @@ def timeline_figure(payload: dict, cues: list[tuple[float, str]] | None = None) 
             line=dict(width=3 if key == "all" else 1.5, color=MAIN if key == "all" else
                       LINE_COLOURS[(i - 1) % len(LINE_COLOURS)], dash="solid" if key == "all" else "dot"),
             marker=dict(size=6 if key == "all" else 4), text=spans,
-            hovertemplate=f"%{{text}}: {label} raised {unit} by %{{y:.2f}}<extra></extra>",
+            hovertemplate=f"%{{text}}, {label}: {unit} change %{{y:+.2f}} (+ raised, - lowered)<extra></extra>",
         ))
     for sign, chosen, colour in ((1, timeline["raised"], GATE), (-1, timeline["lowered"], AUX)):
         for rank, p in enumerate(chosen, 1):

@@ -55,4 +55,4 @@ def test_score_reports_writes_one_html_report_per_scored_routine(start_list, tmp
     assert sorted(p.stem for p in reports.glob("*.html")) == sorted(scored)  # none for the broken file
     page = (reports / f"{scored[0]}.html").read_text()
     assert "Timeline: where the score came from" in page and page.count("plotly.js v") == 1
-    assert "commentary" in page and not list(reports.glob("*.partial"))
+    assert "<td>commentary</td><td>present</td>" in page and not list(reports.glob("*.partial"))
