@@ -13,7 +13,6 @@ interval, percentile), with the checkpoint's fingerprint so a test can tell whet
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from limssr_core.model.checkpoint import checkpoint_fingerprint  # noqa: E402
 from limssr_core.synth.generate import render_routine  # noqa: E402
 from limssr_core.synth.routines import plan_routine  # noqa: E402
 
@@ -31,14 +31,6 @@ RECORD = EXAMPLES / "examples.json"
 CHECKPOINT = ROOT / "assets" / "demo_checkpoint"
 SEED, CANDIDATES, SIZE = 2026, 24, (320, 240)
 NAMES = ("strong", "middling", "with_a_fall")
-
-
-def checkpoint_fingerprint(folder: Path) -> str:
-    """SHA-256 (first 16 hex digits) of the checkpoint's weights and config: changes with every rebuild."""
-    digest = hashlib.sha256()
-    for name in ("limssr_config.json", "limssr_weights.safetensors", "adapter/adapter_model.safetensors"):
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def choose_plans() -> dict[str, object]:

@@ -14,6 +14,7 @@ modalities, dims and extractor ids against data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -41,7 +42,7 @@ from limssr_core.model.hub import (
 WEIGHTS_NAME = "limssr_weights.safetensors"
 ADAPTER_DIR = "adapter"
 __all__ = ["CARD_NAME", "CONFIG_NAME", "LEGACY_CARD_NAME", "is_checkpoint", "read_card", "check_compatible",
-           "load_checkpoint", "read_config", "save_checkpoint", "portable_adapter_config", "update_config",
+           "load_checkpoint", "read_config", "checkpoint_fingerprint", "save_checkpoint", "portable_adapter_config", "update_config",
            "upgrade_checkpoint"]
 
 
@@ -118,6 +119,15 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
     if model_card is not None:
         (folder / LEGACY_CARD_NAME).unlink(missing_ok=True)
     return folder
+
+
+def checkpoint_fingerprint(folder: str | Path) -> str:
+    """SHA-256 (first 16 hex digits) of a checkpoint's config and weights: it changes with every rebuild or
+    recalibration, so a record made with one checkpoint (assets/examples/examples.json) can tell it is stale."""
+    digest = hashlib.sha256()
+    for name in (CONFIG_NAME, WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def update_config(folder: str | Path, config: LimssrConfig) -> None:
