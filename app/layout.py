@@ -13,8 +13,9 @@ from typing import Callable, TypeVar
 import gradio as gr
 
 from app import handlers
+from app.examples import examples_note, is_current, load_examples
+from app.state import BUNDLED, AppState, list_checkpoints
 from limssr_core.reports import figures
-from app.state import AppState, list_checkpoints
 from limssr_core.errors import LimssrError
 from limssr_core.features.formats import COMMENTARY_EXTENSIONS
 
@@ -114,6 +115,11 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         return (result.headline, result.panel, figures.weights_figure(result.payload), result.payload, result.note,
                 report(result))
 
+    def on_example(video, commentary, progress=gr.Progress()):
+        """An example routine: Score's outputs but the report (Gradio cannot cache a DownloadButton's update; Score
+        on the filled-in inputs gives the report, from the cached features)."""
+        return on_score(video, commentary_file=commentary, progress=progress)[:-1]
+
     def on_robustness(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
                       checkpoint=None, withhold=None, progress=gr.Progress()):
         result = run(handlers.robustness, progress, video, audio, commentary_text, commentary_file, transcribe,
@@ -179,6 +185,7 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                 timeline_plot = gr.Plot(label="Timeline (click a point to seek the video there)", visible=False,
                                         elem_id="timeline-plot")
                 moments = gr.Markdown(visible=False, elem_id="timeline-moments")
+                examples_box = gr.Column(elem_id="examples")
             with gr.Column(scale=7):
                 headline = gr.Markdown("Upload a routine and press **Score**.", elem_id="score-headline")
                 gr.Markdown("### Modalities")
@@ -194,12 +201,24 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                     result_json = gr.JSON(label="result", elem_id="result-json")
 
         inputs = [video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold]
+        score_outputs = [headline, panel, weights_plot, result_json, note, report_btn]
+        hidden = [gr.update(value=None, visible=False)] * 3  # a new score: the old charts are stale
+        record = load_examples() if settings.checkpoint == BUNDLED else None
+        if record and record.examples:  # their stored results are the bundled checkpoint's, so only beside it
+            with examples_box:
+                rows = [[ex.video.as_posix(), ex.commentary.as_posix() if ex.commentary else None]
+                        for ex in record.examples]
+                examples = gr.Examples(rows, [video, commentary_file], score_outputs[:-1], fn=on_example,
+                                       cache_examples=True, cache_mode="lazy", label="Example routines",
+                                       example_labels=[ex.label for ex in record.examples])
+                gr.Markdown(examples_note(record, is_current(record)), elem_id="examples-note")
+            examples.dataset.click(lambda: [*hidden, gr.update(visible=False)], None,
+                                   [robust_plot, timeline_plot, moments, report_btn], queue=False,
+                                   api_visibility="private", show_progress="hidden")
         # /score and /robustness share one concurrency slot pool: at most settings.concurrency extractions at once
         heavy = dict(concurrency_limit=settings.concurrency, concurrency_id="scoring")
-        score_btn.click(on_score, inputs, [headline, panel, weights_plot, result_json, note, report_btn],
-                        api_name="score",
+        score_btn.click(on_score, inputs, score_outputs, api_name="score",
                         api_description="Score a routine video; every input but the video is optional.", **heavy)
-        hidden = [gr.update(value=None, visible=False)] * 3  # a new score: the old charts are stale
         score_btn.click(lambda: hidden, None, [robust_plot, timeline_plot, moments], queue=False,
                         api_visibility="private", show_progress="hidden")
         robust_btn.click(on_robustness, inputs, [headline, panel, weights_plot, robust_plot, result_json, note,
