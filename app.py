@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="requests processed at once (env LIMSSR_CONCURRENCY; default 2)")
     p.add_argument("--queue-size", type=int, default=int(_env("LIMSSR_QUEUE_SIZE", 16)),
                    help="waiting requests beyond which new ones are refused (env LIMSSR_QUEUE_SIZE; default 16)")
+    p.add_argument("--max-routines", type=int, default=int(_env("LIMSSR_MAX_ROUTINES", d.max_routines)),
+                   help="routines one Competition upload may hold (env LIMSSR_MAX_ROUTINES; default "
+                        f"{d.max_routines})")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch/OpenCV/decoding (default: env LIMSSR_THREADS, else the cores this "
                         "process may use; limssr_core/runtime.py)")
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings(
         checkpoint=args.checkpoint, device=args.device, max_upload_mb=args.max_upload_mb,
         max_minutes=args.max_minutes, concurrency=args.concurrency, queue_size=args.queue_size,
+        max_routines=args.max_routines,
         max_audio_mb=args.max_audio_mb, max_commentary_kb=args.max_commentary_kb,
         threads=args.threads, feature_cache=args.feature_cache,
         checkpoint_dirs=tuple(args.checkpoint_dir or ("runs", "checkpoints")),

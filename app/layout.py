@@ -12,12 +12,12 @@ from typing import Callable, TypeVar
 
 import gradio as gr
 
-from app import handlers
+from app import competition, handlers
 from app.examples import examples_note, is_current, load_examples
 from app.state import BUNDLED, AppState, list_checkpoints
 from limssr_core.reports import figures
 from limssr_core.errors import LimssrError
-from limssr_core.features.formats import COMMENTARY_EXTENSIONS
+from limssr_core.features.formats import COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
 
 log = logging.getLogger("limssr.app")
 T = TypeVar("T")
@@ -26,6 +26,11 @@ MAX_TOASTS = 4
 INTRO = """# LIMSSR Studio
 Score a judged routine from its video, its audio and a commentary, even when some of them are missing.
 Upload a video, optionally a separate audio file and a commentary, then press **Score**."""
+
+COMPETITION_INTRO = """Score a whole start list: upload the routine videos (at most {limit}) and, optionally, commentary
+files named like them (`routine_07.mp4` and `routine_07.txt`). They are scored one after another with the checkpoint
+selected on the *Single routine* tab, under the same limits as a single routine; the ranked table fills as each one
+finishes, and a routine that cannot be scored gets its reason instead of stopping the rest."""
 
 CSS = """
 #score-headline h2 { margin: 0.2em 0; }
@@ -140,6 +145,16 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                           visible=True),
                 result.payload, result.note, report(result))
 
+    def on_competition(videos, commentaries=None, checkpoint=None, progress=gr.Progress()):
+        entries, warnings = guarded(lambda: competition.match_uploads(videos, commentaries, settings.max_routines))
+        _warn(warnings)
+        updates = competition.run_competition(entries, state, checkpoint or settings.checkpoint,
+                                              lambda f, d: progress(f, desc=d))
+        for update in updates:  # every routine's problem is its row's error (app/competition.py)
+            done = update.csv is not None
+            yield (update.status, update.table, gr.update(value=update.csv, visible=done),
+                   gr.update(value=update.json, visible=done))
+
     def report(result):
         path = guarded(lambda: handlers.report_file(result, state))
         return gr.update(value=path, visible=True)
@@ -157,49 +172,65 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         gr.Markdown(INTRO)
         if startup_problem:
             gr.Markdown(f"> **Warning:** {startup_problem}", elem_id="startup-problem")
-        with gr.Row():
-            with gr.Column(scale=5):
-                video = gr.Video(label="Routine video", sources=["upload"], elem_id="video-input")
-                audio = gr.Audio(label="Separate audio (optional: replaces the video's track, or adds one)",
-                                 sources=["upload"], type="filepath", elem_id="audio-input")
-                with gr.Accordion("Commentary (optional)", open=False):
-                    commentary_text = gr.Textbox(label="Commentary text", lines=4,
-                                                 placeholder="One sentence per line, or timed lines like "
-                                                             "'01:05 Clean triple lutz.'")
-                    commentary_file = gr.File(label="... or a .txt / .srt file", file_types=list(COMMENTARY_EXTENSIONS),
-                                              type="filepath")
-                    transcribe = gr.Checkbox(
-                        label="Transcribe the audio (Whisper tiny.en) when no commentary is given",
-                        value=False, interactive=can_transcribe,
-                        info=None if can_transcribe else "needs the optional Whisper packages (see README)")
-                checkpoint = gr.Dropdown(label="Checkpoint (bundled, a local folder, or a Hub id owner/name)",
-                                         choices=list_checkpoints(settings), value=settings.checkpoint,
-                                         allow_custom_value=settings.allow_custom_checkpoints,
-                                         elem_id="checkpoint")
-                summary = gr.Markdown()
-                with gr.Row():
-                    score_btn = gr.Button("Score", variant="primary", elem_id="score-button")
-                    robust_btn = gr.Button("Robustness: every modality subset", elem_id="robustness-button")
-                timeline_btn = gr.Button("Timeline: where in the routine the score came from",
-                                         elem_id="timeline-button")
-                timeline_plot = gr.Plot(label="Timeline (click a point to seek the video there)", visible=False,
-                                        elem_id="timeline-plot")
-                moments = gr.Markdown(visible=False, elem_id="timeline-moments")
-                examples_box = gr.Column(elem_id="examples")
-            with gr.Column(scale=7):
-                headline = gr.Markdown("Upload a routine and press **Score**.", elem_id="score-headline")
-                gr.Markdown("### Modalities")
-                panel = gr.Markdown(elem_id="modality-panel")
-                withhold = gr.CheckboxGroup(
-                    label="Withhold a present modality (\"what if the audio were missing?\"), then score again",
-                    choices=_initial_modalities(state), value=[], elem_id="withhold")
-                weights_plot = gr.Plot(label="MDA path weights", elem_id="weights-plot")
-                robust_plot = gr.Plot(label="Robustness", visible=False, elem_id="robustness-plot")
-                note = gr.Markdown(elem_id="score-note")
-                report_btn = gr.DownloadButton("Download the report (HTML)", visible=False, elem_id="report-download")
-                with gr.Accordion("JSON: the same numbers, for programmatic use", open=False):
-                    result_json = gr.JSON(label="result", elem_id="result-json")
+        with gr.Tab("Single routine", elem_id="single-tab"):
+            with gr.Row():
+                with gr.Column(scale=5):
+                    video = gr.Video(label="Routine video", sources=["upload"], elem_id="video-input")
+                    audio = gr.Audio(label="Separate audio (optional: replaces the video's track, or adds one)",
+                                     sources=["upload"], type="filepath", elem_id="audio-input")
+                    with gr.Accordion("Commentary (optional)", open=False):
+                        commentary_text = gr.Textbox(label="Commentary text", lines=4,
+                                                     placeholder="One sentence per line, or timed lines like "
+                                                                 "'01:05 Clean triple lutz.'")
+                        commentary_file = gr.File(label="... or a .txt / .srt file", file_types=list(COMMENTARY_EXTENSIONS),
+                                                  type="filepath")
+                        transcribe = gr.Checkbox(
+                            label="Transcribe the audio (Whisper tiny.en) when no commentary is given",
+                            value=False, interactive=can_transcribe,
+                            info=None if can_transcribe else "needs the optional Whisper packages (see README)")
+                    checkpoint = gr.Dropdown(label="Checkpoint (bundled, a local folder, or a Hub id owner/name)",
+                                             choices=list_checkpoints(settings), value=settings.checkpoint,
+                                             allow_custom_value=settings.allow_custom_checkpoints,
+                                             elem_id="checkpoint")
+                    summary = gr.Markdown()
+                    with gr.Row():
+                        score_btn = gr.Button("Score", variant="primary", elem_id="score-button")
+                        robust_btn = gr.Button("Robustness: every modality subset", elem_id="robustness-button")
+                    timeline_btn = gr.Button("Timeline: where in the routine the score came from",
+                                             elem_id="timeline-button")
+                    timeline_plot = gr.Plot(label="Timeline (click a point to seek the video there)", visible=False,
+                                            elem_id="timeline-plot")
+                    moments = gr.Markdown(visible=False, elem_id="timeline-moments")
+                    examples_box = gr.Column(elem_id="examples")
+                with gr.Column(scale=7):
+                    headline = gr.Markdown("Upload a routine and press **Score**.", elem_id="score-headline")
+                    gr.Markdown("### Modalities")
+                    panel = gr.Markdown(elem_id="modality-panel")
+                    withhold = gr.CheckboxGroup(
+                        label="Withhold a present modality (\"what if the audio were missing?\"), then score again",
+                        choices=_initial_modalities(state), value=[], elem_id="withhold")
+                    weights_plot = gr.Plot(label="MDA path weights", elem_id="weights-plot")
+                    robust_plot = gr.Plot(label="Robustness", visible=False, elem_id="robustness-plot")
+                    note = gr.Markdown(elem_id="score-note")
+                    report_btn = gr.DownloadButton("Download the report (HTML)", visible=False, elem_id="report-download")
+                    with gr.Accordion("JSON: the same numbers, for programmatic use", open=False):
+                        result_json = gr.JSON(label="result", elem_id="result-json")
 
+        with gr.Tab("Competition", elem_id="competition-tab"):
+            gr.Markdown(COMPETITION_INTRO.format(limit=settings.max_routines))
+            with gr.Row():
+                comp_videos = gr.File(label="Routine videos", file_count="multiple", file_types=list(VIDEO_EXTENSIONS),
+                                      type="filepath", elem_id="competition-videos")
+                comp_commentary = gr.File(label="Commentary files (optional, named like their videos)",
+                                          file_count="multiple", file_types=list(COMMENTARY_EXTENSIONS),
+                                          type="filepath", elem_id="competition-commentary")
+            comp_btn = gr.Button("Score the competition", variant="primary", elem_id="competition-button")
+            comp_status = gr.Markdown(elem_id="competition-status")
+            comp_table = gr.Dataframe(headers=competition.TABLE_COLUMNS, interactive=False, wrap=True,
+                                      elem_id="competition-table")
+            with gr.Row():
+                comp_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="competition-csv")
+                comp_json = gr.DownloadButton("Download JSON", visible=False, elem_id="competition-json")
         inputs = [video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold]
         score_outputs = [headline, panel, weights_plot, result_json, note, report_btn]
         hidden = [gr.update(value=None, visible=False)] * 3  # a new score: the old charts are stale
@@ -226,6 +257,9 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         timeline_btn.click(on_timeline, inputs, [headline, panel, weights_plot, timeline_plot, moments, result_json,
                                                  note, report_btn], api_name="timeline",
                            api_description="Score with the occlusion timeline (on the cached features).", **heavy)
+        comp_btn.click(on_competition, [comp_videos, comp_commentary, checkpoint],
+                       [comp_status, comp_table, comp_csv, comp_json], api_name="competition",
+                       api_description="Score several routine videos into one ranked table.", **heavy)
         checkpoint.change(on_checkpoint, [checkpoint], [panel, withhold, note, summary],
                           api_visibility="undocumented", queue=False)
         demo.load(on_checkpoint, [checkpoint], [panel, withhold, note, summary], api_visibility="undocumented",

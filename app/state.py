@@ -42,6 +42,7 @@ class AppSettings:
     max_minutes: float = 6.0  # the longest routine: a free skate of about 4 minutes plus margin
     concurrency: int = 2  # scoring requests processed at once
     queue_size: int = 16  # waiting requests beyond which new ones are refused
+    max_routines: int = 20  # routines one Competition upload may hold
     threads: int | None = None  # torch / OpenCV / decoder threads (None: library defaults)
     feature_cache: int = 8  # extracted samples kept for re-scoring ("what if") without re-extraction
     checkpoint_dirs: tuple[str, ...] = ("runs", "checkpoints")  # scanned for local checkpoints

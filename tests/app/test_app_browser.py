@@ -54,3 +54,27 @@ def test_page_scores_an_uploaded_video(served_app, routines, tmp_path):
     keep = os.environ.get("LIMSSR_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, REPO / keep if not Path(keep).is_absolute() else keep)
+
+
+def test_competition_tab_fills_a_ranked_table(served_app, routines, tmp_path):
+    chromium = _chromium()
+    if chromium is None:
+        assert os.environ.get("LIMSSR_REQUIRE_BROWSER") != "1", "LIMSSR_REQUIRE_BROWSER=1 but no Chromium installed"
+        pytest.skip("no Chromium installed (apt-get install chromium; make setup does it)")
+    screenshot = tmp_path / "competition.png"
+    videos = [routines["video"], routines["other"], routines["corrupt"]]
+    proc = subprocess.run([shutil.which("node"), str(HERE / "competition_check.cjs"), served_app, str(screenshot),
+                           chromium, *map(str, videos), "--commentary", str(routines["commentary"])],
+                          capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
+    assert proc.returncode == 0, f"browser run failed:\n{proc.stderr[-3000:]}"
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["errors"] == []
+    assert any("1 of 3 routines scored" in s for s in seen["statuses"])  # the table filled as routines finished
+    assert "2 of 3 routines scored, 1 could not be. Done" in seen["statuses"][-1]
+    for video in videos:
+        assert video.stem in seen["table"]
+    assert "not scored:" in seen["table"] and seen["json"]
+    keep = os.environ.get("LIMSSR_COMPETITION_SCREENSHOT")
+    if keep:
+        shutil.copy(screenshot, REPO / keep if not Path(keep).is_absolute() else keep)
