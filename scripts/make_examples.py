@@ -53,6 +53,10 @@ def render(plans: dict) -> None:
             shutil.move(Path(tmp) / f"{plan.sample_id}.txt", EXAMPLES / f"{name}.txt")
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def record(plans: dict) -> list[dict]:
     """Score each example with the bundled checkpoint exactly as `score` and the app do."""
     from limssr_core.inference.competition import score_routines
@@ -68,8 +72,8 @@ def record(plans: dict) -> list[dict]:
             raise SystemExit(f"example {name} could not be scored: {row.error}")
         entries.append({"name": name, "video": f"{name}.mp4", "commentary": f"{name}.txt",
                         "seconds": round(plan.duration_s, 2), "falls": plan.n_falls, "true_score": round(plan.score, 2),
-                        "predicted_score": round(row.score, 2), "interval": [row.interval_low, row.interval_high],
-                        "percentile": row.percentile, "present": row.present})
+                        "predicted_score": round(row.score, 2), "interval": [_round(row.interval_low), _round(row.interval_high)],
+                        "percentile": _round(row.percentile), "present": row.present})
     return entries
 
 

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from limssr_core.errors import LimssrError
-from limssr_core.synth.routines import FALL_PENALTY, WEIGHTS, RoutinePlan, score_components
+from limssr_core.synth.routines import (
+    FALL_DOWN_S,
+    FALL_LIE_S,
+    FALL_PENALTY,
+    FALL_UP_S,
+    WEIGHTS,
+    RoutinePlan,
+    score_components,
+)
 
 COMPONENTS = (*WEIGHTS, "falls")
 
@@ -95,3 +103,34 @@ def diagnose_checkpoint(checkpoint, data, routines, split: str = "test", modalit
     scores = normalised_predictions(model, kept, masks, batch_size=16)
     predictions = {s.sample_id: model.config.denormalise(float(p)) for s, p in zip(kept, scores, strict=True)}
     return subset, factor_report(predictions, plans)
+
+
+@dataclass
+class FallMoment:
+    """Whether a routine's timeline points at its fall: the mean effect ("all" modalities, score units) of the
+    moments that hold the fall's impact against the mean effect of the moments that hold no fall at all."""
+
+    sample_id: str
+    fall_s: float  # the first fall's impact, seconds into the routine
+    fall_effect: float  # negative: the moment lowered the score (occluding it raises the score)
+    other_effect: float
+
+    @property
+    def located(self) -> bool:
+        """Occluding the fall's moment raises the score more than occluding a moment without a fall."""
+        return self.fall_effect < self.other_effect
+
+
+def fall_moment(timeline, plan: RoutinePlan) -> FallMoment | None:
+    """For a routine with at least one fall and a timeline in seconds; None when it has no fall or no moment
+    without one."""
+    falls = [e.fall_time for e in plan.elements if e.fall and e.fall_time is not None]
+    if not falls or timeline.segment_seconds is None:
+        return None
+    spans = [(t - FALL_DOWN_S, t + FALL_LIE_S + FALL_UP_S) for t in falls]  # the whole fall sequence
+    at_fall = [p.effect["all"] for p in timeline.points if p.start_s <= falls[0] < p.end_s]
+    elsewhere = [p.effect["all"] for p in timeline.points
+                 if not any(p.start_s < b and a < p.end_s for a, b in spans)]
+    if not at_fall or not elsewhere:
+        return None
+    return FallMoment(plan.sample_id, falls[0], float(np.mean(at_fall)), float(np.mean(elsewhere)))
