@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from app import competition
+from app.state import AppState
 from limssr_core.errors import LimssrError
 from limssr_core.inference.competition import COLUMNS
 
@@ -34,7 +35,8 @@ def test_commentary_files_are_matched_by_name(tmp_path):
     assert any("r3.srt matches no video" in w for w in warnings)
 
 
-def test_a_competition_ranks_the_routines_and_keeps_going_past_a_bad_one(state, settings, routines, tmp_path):
+def test_a_competition_ranks_the_routines_and_keeps_going_past_a_bad_one(settings, routines, tmp_path):
+    state = AppState.create(settings)  # its own feature cache: other tests watch the extraction stages
     videos = [routines["video"], routines["corrupt"], routines["other"]]
     entries, _ = competition.match_uploads([str(v) for v in videos], [str(routines["commentary"])], 5)
     seen = []
