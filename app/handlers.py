@@ -19,6 +19,7 @@ from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS
 from limssr_core.features.media import check_routine_duration
 from limssr_core.features.registry import ModalityStatus
 from limssr_core.features.segments import segment_seconds, untimed_modalities
+from limssr_core.inference.timeline import PER_MODALITY
 from limssr_core.reports.text import card_note, commentary_evidence, interval_text, modality_panel, moment_lines
 
 ProgressFn = Callable[[float, str], None]
@@ -168,14 +169,16 @@ def robustness(request: ScoreRequest, state: AppState, progress: ProgressFn | No
     return _score(request, state, progress, robustness=True)
 
 
-def timeline(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None) -> ScoreResult:
+def timeline(request: ScoreRequest, state: AppState, progress: ProgressFn | None = None,
+             per_modality: bool = PER_MODALITY) -> ScoreResult:
     """Scores as `score_routine`, with payload["timeline"] filled in: per moment, how much it raised or lowered the
-    score (occlusion with the learned missing tokens), in seconds of the video. Uses the cached features."""
-    return _score(request, state, progress, timeline=True)
+    score (occlusion with the learned missing tokens), in seconds of the video, for the present modalities together
+    and, with `per_modality`, for each alone. Uses the cached features."""
+    return _score(request, state, progress, timeline=True, per_modality=per_modality)
 
 
 def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, robustness: bool = False,
-           timeline: bool = False) -> ScoreResult:
+           timeline: bool = False, per_modality: bool = PER_MODALITY) -> ScoreResult:
     progress = progress or (lambda fraction, desc: None)
     started = time.perf_counter()
     progress(0.0, "loading the model (first request only)")
@@ -202,7 +205,7 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
                           f"commentary); this score uses only {', '.join(used)}"
                           + (" (the commentary is plain text, not timed)" if "commentary" in used else ""))
     prediction = loaded.scorer.score(features, withhold=tuple(n for n in withheld if n in present),
-                                     robustness=robustness, timeline=timeline,
+                                     robustness=robustness, timeline=timeline, timeline_per_modality=per_modality,
                                      segment_seconds=segment_seconds(sample.meta), untimed=untimed)
     progress(1.0, "done")
     prediction.modality_status = {name: st.to_json() | {"withheld": st.present and name in withheld}

@@ -8,6 +8,7 @@ traceback on the server and shown as a one-line `gr.Error`, never as a traceback
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Callable, TypeVar
 
 import gradio as gr
@@ -15,6 +16,7 @@ import gradio as gr
 from app import competition, handlers
 from app.examples import examples_note, is_current, load_examples
 from app.state import BUNDLED, AppState, list_checkpoints
+from limssr_core.inference.timeline import PER_MODALITY
 from limssr_core.reports import figures
 from limssr_core.errors import LimssrError
 from limssr_core.features.formats import COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
@@ -134,9 +136,9 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                 report(result))
 
     def on_timeline(video, audio=None, commentary_text=None, commentary_file=None, transcribe=False,
-                    checkpoint=None, withhold=None, progress=gr.Progress()):
-        result = run(handlers.timeline, progress, video, audio, commentary_text, commentary_file, transcribe,
-                     checkpoint, withhold)
+                    checkpoint=None, withhold=None, per_modality=PER_MODALITY, progress=gr.Progress()):
+        result = run(partial(handlers.timeline, per_modality=bool(per_modality)), progress, video, audio,
+                     commentary_text, commentary_file, transcribe, checkpoint, withhold)
         sentences = ("**Commentary (plain text, not timed):**\n\n" + "\n".join(
             f"{i}. {text}" for i, text in enumerate(result.sentences[:40], 1))) if result.sentences else ""
         return (result.headline, result.panel, figures.weights_figure(result.payload),
@@ -196,8 +198,11 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                     with gr.Row():
                         score_btn = gr.Button("Score", variant="primary", elem_id="score-button")
                         robust_btn = gr.Button("Robustness: every modality subset", elem_id="robustness-button")
-                    timeline_btn = gr.Button("Timeline: where in the routine the score came from",
-                                             elem_id="timeline-button")
+                    with gr.Row():
+                        timeline_btn = gr.Button("Timeline: where in the routine the score came from",
+                                                 elem_id="timeline-button", scale=3)
+                        per_modality = gr.Checkbox(label="a line per modality (2-3x slower)", value=PER_MODALITY,
+                                                   elem_id="timeline-per-modality", scale=2)
                     timeline_plot = gr.Plot(label="Timeline (click a point to seek the video there)", visible=False,
                                             elem_id="timeline-plot")
                     moments = gr.Markdown(visible=False, elem_id="timeline-moments")
@@ -254,8 +259,8 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                         api_visibility="private", show_progress="hidden")
         robust_btn.click(on_robustness, inputs, [headline, panel, weights_plot, robust_plot, result_json, note,
                                                  report_btn], api_name="robustness", **heavy)
-        timeline_btn.click(on_timeline, inputs, [headline, panel, weights_plot, timeline_plot, moments, result_json,
-                                                 note, report_btn], api_name="timeline",
+        timeline_btn.click(on_timeline, [*inputs, per_modality], [headline, panel, weights_plot, timeline_plot, moments,
+                                                                  result_json, note, report_btn], api_name="timeline",
                            api_description="Score with the occlusion timeline (on the cached features).", **heavy)
         comp_btn.click(on_competition, [comp_videos, comp_commentary, checkpoint],
                        [comp_status, comp_table, comp_csv, comp_json], api_name="competition",

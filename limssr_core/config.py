@@ -64,6 +64,7 @@ class TrainingConfig:
     grad_clip: float = 1.0  # gradient-norm clip (0: none)
     seed: int = 0  # seeds weights, batch order, crops, masks and the carved validation split
     train_missing: str = "dataset"  # training-time missingness: dataset | fixed:RATE | per-batch
+    modality_dropout: float = 0.0  # per step, also withhold each observed modality with this probability (keeps one)
     select_on: str = "val"  # model-selection split: val | test (test = reproduction of the published code only)
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     val_fraction: float = 0.15  # carved from train when the labels have no split=val

@@ -35,7 +35,9 @@ SIZES = (60, 200)
 # name -> (model settings, training settings) on top of the library defaults; "default" is what `train` does.
 RECIPES: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
-    "no-standardise": ({"standardise_features": False}, {}),
+    # the first study's "default"; its "no-standardise" is today's default
+    "standardise": ({"standardise_features": True}, {}),
+    "modality-dropout": ({}, {"modality_dropout": 0.3}),
     # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)
     "identity-body": ({"lora_targets": ["q_proj"]}, {}),
 }

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also score every non-empty subset of the present modalities")
     parser.add_argument("--timeline", action="store_true",
                         help="add the occlusion timeline: how much each moment raised or lowered the score")
+    parser.add_argument("--timeline-per-modality", action="store_true",
+                        help="with --timeline: also occlude each modality alone (one line each; about 2-3x slower)")
     parser.add_argument("--segment-seconds", type=float,
                         help="duration of one segment of the first timeline modality, to put the timeline in seconds "
                              "(extract's default: 32 frames at the video's rate, e.g. 1.28 at 25 fps)")
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise LimssrError(f"--withhold {unknown}: not modalities of this checkpoint ({sorted(dims)})")
     prediction = scorer.score(sample.features, withhold=args.withhold, robustness=args.robustness,
-                              timeline=args.timeline, segment_seconds=args.segment_seconds)
+                              timeline=args.timeline or args.timeline_per_modality,
+                              timeline_per_modality=args.timeline_per_modality, segment_seconds=args.segment_seconds)
     payload = prediction.to_json()
     if args.report:
         from limssr_core.model.hub import read_card

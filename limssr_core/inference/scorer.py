@@ -19,6 +19,7 @@ from limssr_core.data.generic import validate_features
 from limssr_core.errors import LimssrError
 from limssr_core.inference.calibration import DEFAULT_LEVEL, Calibration, ScoreInterval
 from limssr_core.inference.timeline import (
+    PER_MODALITY,
     TIMELINE_STRIDE,
     TIMELINE_WIDTH,
     Timeline,
@@ -29,7 +30,7 @@ from limssr_core.inference.timeline import (
 )
 from limssr_core.model.checkpoint import load_checkpoint, read_config
 from limssr_core.model.hub import resolve_checkpoint_folder
-from limssr_core.model.runner import mean_weights, output_weights, run_batches
+from limssr_core.model.runner import mean_weights, occluded_predictions, output_weights, run_batches
 from limssr_core.runtime import apply_cpu_threads
 
 
@@ -80,6 +81,9 @@ class Scorer:
         self.model = load_checkpoint(self.checkpoint, backbone=backbone, device=device)
         self.calibration = Calibration.from_json(self.config.calibration)
         self._lock = threading.Lock()
+        # timeline occlusions run only from their first occluded position, on the unoccluded pass's key/value cache;
+        # False runs every occluded sequence whole (the side-by-side baseline of bench/app_bench.py)
+        self.reuse_cache = True
 
     @property
     def modality_names(self) -> list[str]:
@@ -95,11 +99,13 @@ class Scorer:
 
     def score(self, features: dict[str, np.ndarray], withhold: tuple[str, ...] | list[str] = (),
               robustness: bool = False, level: float = DEFAULT_LEVEL, timeline: bool = False,
-              segment_seconds: float | None = None, untimed: tuple[str, ...] | list[str] = ()) -> Prediction:
+              segment_seconds: float | None = None, untimed: tuple[str, ...] | list[str] = (),
+              timeline_per_modality: bool = PER_MODALITY) -> Prediction:
         """Score one sample from whatever modalities it has; `withhold` drops present ones ("what if");
         `robustness` adds the score under every subset of the present modalities (one more batched pass);
-        `timeline` adds the occlusion timeline, `untimed` names modalities that are not on the video's timeline in
-        this sample although the checkpoint's are (plain-text commentary where the checkpoint had timed)."""
+        `timeline` adds the occlusion timeline (`timeline_per_modality`: each modality alone too); `untimed` names
+        modalities that are not on the video's timeline in this sample although the checkpoint's are (plain-text
+        commentary where the checkpoint had timed)."""
         features = self._check(features)
         used = [name for name in self.modality_names if name in features and name not in withhold]
         if not used:
@@ -137,13 +143,15 @@ class Scorer:
                                  else 0, denorm(v)) for w, v in zip(windows, window_ys)],
             window_rule=window_rule(len(windows), reference, features),
             timeline=self.timeline(features, [n for n in used if n not in untimed], y, window_ys, segment_seconds,
-                                   scored=used) if timeline else None,
+                                   scored=used, per_modality=timeline_per_modality) if timeline else None,
         )
 
     def timeline(self, features: dict[str, np.ndarray], used: list[str], base: float, base_windows: list[float],
-                 segment_seconds: float | None = None, scored: list[str] | None = None) -> Timeline:
+                 segment_seconds: float | None = None, scored: list[str] | None = None,
+                 per_modality: bool = PER_MODALITY) -> Timeline:
         """Occlusion timeline of one routine scored from `scored` (default `used`), occluding the modalities of
-        `used` that are on the video's timeline (base: its normalised score and window scores)."""
+        `used` that are on the video's timeline together and, with `per_modality`, each alone (base: its normalised
+        score and window scores)."""
         scored = list(used) if scored is None else scored
         on_timeline = [m for m in self.config.modalities if m.name in used and m.timeline]
         if not on_timeline:
@@ -152,24 +160,30 @@ class Scorer:
         lengths = {n: features[n].shape[0] for n in scored}
         windows = covering_windows(lengths, self.config.modalities)
         mask = tuple(n in scored for n in self.modality_names)
-        targets = {"all": [m.name for m in on_timeline]} | {m.name: [m.name] for m in on_timeline}
+        targets = {"all": [m.name for m in on_timeline]}
+        if per_modality:
+            targets |= {m.name: [m.name] for m in on_timeline}
         moments = moment_windows(lengths[reference])
-        samples, jobs = [], []  # jobs: (moment index, target, scoring window index)
+        per_window_jobs: dict[int, list[tuple[int, str, Sample]]] = {k: [] for k in range(len(windows))}
         for i, moment in enumerate(moments):
             for key, names in targets.items():
                 hidden = occlusion_masks(moment, names, lengths, reference)
                 for k, window in enumerate(windows):
                     if not any(hidden[n][window[n]].any() for n in names):
                         continue  # this scoring window does not see the moment: its score is the base one
-                    samples.append(Sample("moment", {n: features[n][s] for n, s in window.items()},
-                                          occluded={n: hidden[n][window[n]] for n in names}))
-                    jobs.append((i, key, k))
-        ys = []
+                    per_window_jobs[k].append((i, key, Sample("moment", {n: features[n][s] for n, s in window.items()},
+                                                              occluded={n: hidden[n][window[n]] for n in names})))
+        results: list[tuple[int, str, int, float]] = []
         with self._lock:
-            for _, out in run_batches(self.model, samples, [mask] * len(samples), batch_size=16):
-                ys.extend(float(v) for v in out.y)
+            for k, jobs in per_window_jobs.items():
+                if not jobs:
+                    continue
+                base_sample = Sample("window", {n: features[n][s] for n, s in windows[k].items()})
+                ys = occluded_predictions(self.model, base_sample, [job[2] for job in jobs], mask,
+                                          reuse_cache=self.reuse_cache)
+                results.extend((i, key, k, float(y)) for (i, key, _), y in zip(jobs, ys))
         per_window = {(i, key): list(base_windows) for i in range(len(moments)) for key in targets}
-        for (i, key, k), y in zip(jobs, ys):
+        for i, key, k, y in results:
             per_window[(i, key)][k] = y
         denorm, seconds = self.config.denormalise, segment_seconds
         points = []
@@ -178,7 +192,8 @@ class Scorer:
             points.append(TimelinePoint(a, b, a * seconds if seconds else None, b * seconds if seconds else None,
                                         effect))
         return Timeline(reference, TIMELINE_WIDTH, TIMELINE_STRIDE, segment_seconds,
-                        [m.name for m in on_timeline], points, top_moments(points, True), top_moments(points, False))
+                        [name for name in targets if name != "all"], points, top_moments(points, True),
+                        top_moments(points, False))
 
     def _windowed(self, features: dict[str, np.ndarray], masks: list[tuple[bool, ...]]) -> list[tuple]:
         """Per mask: (y, y_main, y_aux, weights, per-window y), each the mean over the windows covering the whole

@@ -3,9 +3,10 @@
 A moment is a window of `width` segments (default 4) every `stride` segments (default 2) on the video's timeline,
 the last one flush with the end, so the windows cover the whole routine. Occluding a moment shows the model that
 modality's learned missing-token embedding at those segments (never zeros), for every present modality on the
-timeline together ("all") and for each one alone; a modality with another segment count occludes the same stretch
-of time. Its `effect` is the routine's score minus the occluded score: positive where the moment raised the score,
-negative where it lowered it. Only the scoring windows that contain the moment are re-run, all in batched passes.
+timeline together ("all") and, on request (`per_modality`), for each one alone; a modality with another segment
+count occludes the same stretch of time. Its `effect` is the routine's score minus the occluded score: positive where
+the moment raised the score, negative where it lowered it. Only the scoring windows that contain the moment are
+re-run, and each occluded sequence only from its first occluded position on (`model/runner.occluded_predictions`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 TIMELINE_WIDTH = 4  # segments per occluded moment
 TIMELINE_STRIDE = 2  # segments between moments
 TOP_MOMENTS = 3
+PER_MODALITY = False  # also occlude each modality alone (one line per modality; about 2-3x the combined line's cost)
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Timeline:
     width: int
     stride: int
     segment_seconds: float | None
-    modalities: list[str]  # occluded one by one (besides "all")
+    modalities: list[str]  # occluded one by one (besides "all"); empty unless per modality was asked for
     points: list[TimelinePoint] = field(default_factory=list)
     raised: list[TimelinePoint] = field(default_factory=list)  # the moments that raised the score most
     lowered: list[TimelinePoint] = field(default_factory=list)  # and lowered it most

@@ -6,6 +6,7 @@ backbone's table stays frozen and untouched. Token ids are tokenised once per ma
 
 from __future__ import annotations
 
+import inspect
 import math
 import shutil
 import threading
@@ -48,6 +49,14 @@ class LimssrOutput:
     spans: list[dict] = field(default_factory=list)  # per sample: modality -> (start, end) in its sequence
     loss: Tensor | None = None
     loss_parts: dict = field(default_factory=dict)
+
+
+@dataclass
+class PrefixState:
+    """The LLM body's pass over one unoccluded sequence (`LimssrModel.prefix_state`)."""
+
+    hidden: Tensor  # [1, L, D] last hidden states
+    keys_values: list[tuple[Tensor, Tensor]]  # per layer: keys, values [1, heads, L, head_dim]
 
 
 class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS, license="apache-2.0"):
@@ -180,8 +189,19 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
 
     def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
         embeds, attention_mask, layouts = self.build_inputs(batch)
-        hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
-        hidden = hidden.float()  # [B, L, D]
+        hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        out = self.read_out(hidden.float(), layouts, batch)  # hidden: [B, L, D]
+        if compute_loss is None:
+            compute_loss = batch.target is not None
+        if compute_loss:
+            parts = limssr_loss(out.y, out.y_main, out.y_aux, batch.target.to(hidden.device), out.fusion_states,
+                                self.config)
+            out.loss = parts.pop("loss")
+            out.loss_parts = parts
+        return out
+
+    def read_out(self, hidden: Tensor, layouts: list[SequenceLayout], batch: LimssrBatch) -> LimssrOutput:
+        """The dual-path head on the body's last hidden states [B, L, D] (fp32)."""
         b, device = len(batch), hidden.device
         # the heads run in fp32 even under bf16 autocast: scores must not tie from bf16 rounding
         with torch.autocast(device_type=device.type, enabled=False):
@@ -197,18 +217,72 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             y_aux, gate, confidence = self.aux_path(pooled, mask)  # [B], [B, M], [B, M]
             w = torch.sigmoid(self.path_weight_logit)
             y = w * y_main + (1 - w) * y_aux  # [B]
-        out = LimssrOutput(
+        return LimssrOutput(
             y=y, y_main=y_main, y_aux=y_aux, path_weight=w, modality_gate=gate, confidence=confidence,
             role_weights=self.fusion_pool.role_weights(), fusion_states=fusion_states, mask=mask,
             spans=[dict(layout.blocks) for layout in layouts],
         )
-        if compute_loss is None:
-            compute_loss = batch.target is not None
-        if compute_loss:
-            parts = limssr_loss(y, y_main, y_aux, batch.target.to(device), fusion_states, self.config)
-            out.loss = parts.pop("loss")
-            out.loss_parts = parts
-        return out
+
+    # ----------------------------------------------------------------------------------------------------------
+    # occlusions of one sequence, from its first occluded position on (the timeline)
+
+    def prefix_state(self, batch: LimssrBatch) -> PrefixState | None:
+        """The body's hidden states and key/value cache of one unoccluded sample, for `forward_occluded`; None where
+        the body's cache is not a plain per-layer key/value cache (e.g. sliding-window layers)."""
+        from transformers.cache_utils import DynamicLayer
+
+        if len(batch) != 1:
+            raise ValueError(f"prefix_state takes one sample, got {len(batch)}")
+        embeds, attention_mask, _ = self.build_inputs(batch)
+        out = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=True)
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)  # its name before 5.24
+        if cache is None or not all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None])):
+            return None
+        return PrefixState(out.last_hidden_state, [(layer.keys, layer.values) for layer in cache.layers])
+
+    def cache_argument(self) -> str:
+        """The body's keyword for a key/value cache: `cache` since transformers 5.24, `past_key_values` before."""
+        body = self.backbone.get_base_model() if hasattr(self.backbone, "get_base_model") else self.backbone
+        return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
+
+    def occlusion_starts(self, batch: LimssrBatch) -> list[int]:
+        """Per sample: the sequence position of its first occluded segment (its sequence length if none)."""
+        lengths = batch.lengths.cpu()
+        starts = []
+        for i in range(len(batch)):
+            mask = tuple(bool(v) for v in lengths[i] > 0)
+            layout, _ = self.layout(mask, tuple(int(v) for v in lengths[i]))
+            first = len(layout)
+            for j, name in enumerate(self.config.modality_names):
+                occluded = batch.occluded.get(name)
+                if occluded is None or not mask[j]:
+                    continue
+                steps = occluded[i, : int(lengths[i, j])].nonzero()
+                if steps.numel():
+                    first = min(first, layout.blocks[name][0] + int(steps[0]))
+            starts.append(first)
+        return starts
+
+    def forward_occluded(self, batch: LimssrBatch, prefix: PrefixState, start: int) -> LimssrOutput:
+        """The outputs of occluded copies of the sample `prefix` was taken from, none occluded before `start`.
+
+        A causal body's states before the first changed position are those of the unoccluded sequence, so only
+        positions `start`.. run, on top of its key/value cache: the same outputs as `self(batch)` up to float
+        rounding, at a fraction of the cost (modality blocks later in the sequence cost least).
+        """
+        from transformers.cache_utils import DynamicCache
+
+        embeds, attention_mask, layouts = self.build_inputs(batch)  # [b, L, D]
+        b, length = embeds.shape[:2]
+        if length != prefix.hidden.shape[1] or not bool(attention_mask.all()):
+            raise ValueError("forward_occluded needs copies of the prefix's sample (same layout, no padding)")
+        start = max(0, min(start, length - 1))
+        cache = DynamicCache(ddp_cache_data=[(k[:, :, :start].expand(b, -1, -1, -1), v[:, :, :start].expand(
+            b, -1, -1, -1)) for k, v in prefix.keys_values])
+        suffix = self.backbone(inputs_embeds=embeds[:, start:], use_cache=True,
+                               **{self.cache_argument(): cache}).last_hidden_state  # [b, L - start, D]
+        hidden = torch.cat([prefix.hidden[:, :start].expand(b, -1, -1).to(suffix.dtype), suffix], dim=1)  # [b, L, D]
+        return self.read_out(hidden.float(), layouts, batch)
 
     def compile_backbone(self, mode: str | None = None, dynamic: bool | None = None) -> None:
         """torch.compile the LLM body's forward in place (parameter names, and so checkpoints, are unchanged)."""

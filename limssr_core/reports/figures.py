@@ -107,7 +107,7 @@ def timeline_figure(payload: dict, cues: list[tuple[float, str]] | None = None) 
     for i, key in enumerate(keys):
         label = "all present modalities" if key == "all" else f"{key} only"
         fig.add_trace(go.Scatter(
-            x=x, y=[p["effect"][key] for p in points], mode="lines+markers", name=label, customdata=starts,
+            x=x, y=[round(p["effect"][key], 3) for p in points], mode="lines+markers", name=label, customdata=starts,
             line=dict(width=3 if key == "all" else 1.5, color=MAIN if key == "all" else
                       LINE_COLOURS[(i - 1) % len(LINE_COLOURS)], dash="solid" if key == "all" else "dot"),
             marker=dict(size=6 if key == "all" else 4), text=spans,

@@ -6,6 +6,10 @@
   drawn from (seed, sample id) alone, so the order of the training list does not matter.
 - `per-batch`: the published code's behaviour, for comparison: one random non-empty subset per batch, applied to every
   sample in it (a sample left with nothing keeps one of its own modalities, chosen at random).
+
+On top of any mode, `modality_dropout` (a training setting) withholds each modality a batch would show with that
+probability, drawn afresh every step and keeping at least one: an augmentation that shows the model the smaller
+subsets it must also score, from data it has (it never reveals a withheld modality).
 """
 
 from __future__ import annotations
@@ -69,13 +73,29 @@ def fixed_patterns(samples: list[Sample], modalities: list[str], rate: float, se
 class MaskPolicy:
     """Gives the per-sample masks for each training batch under a missingness mode."""
 
-    def __init__(self, mode: MissingnessMode, samples: list[Sample], modalities: list[str], seed: int):
+    def __init__(self, mode: MissingnessMode, samples: list[Sample], modalities: list[str], seed: int,
+                 modality_dropout: float = 0.0):
+        if not 0.0 <= modality_dropout < 1.0:
+            raise LimssrError(f"--modality-dropout needs 0 <= RATE < 1, got {modality_dropout}")
         self.mode = mode
+        self.modality_dropout = modality_dropout
         self.modalities = modalities
         self.rng = np.random.default_rng(seed + 1)
         self.patterns = fixed_patterns(samples, modalities, mode.rate, seed) if mode.kind == "fixed" else {}
 
     def masks(self, batch: list[Sample]) -> list[tuple[bool, ...]]:
+        masks = self.mode_masks(batch)
+        if not self.modality_dropout:
+            return masks
+        out = []
+        for mask in masks:
+            shown = np.array(mask)
+            kept = shown & (self.rng.random(len(mask)) >= self.modality_dropout)
+            out.append(tuple(bool(v) for v in _keep_one_if_empty(kept, shown, self.rng)))
+        return out
+
+    def mode_masks(self, batch: list[Sample]) -> list[tuple[bool, ...]]:
+        """The masks of the missingness mode alone (before modality dropout)."""
         if self.mode.kind == "fixed":
             return [self.patterns[s.sample_id] for s in batch]
         if self.mode.kind == "per-batch":

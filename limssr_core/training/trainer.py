@@ -137,7 +137,7 @@ class Trainer:
         self.mode = MissingnessMode.parse(training.train_missing)
         self.splits = make_splits(dataset, config)
         names = config.modality_names
-        self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed)
+        self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout)
         if self.mode.kind == "fixed":
             log.info("training-time missingness %s: %.1f%% of the training split's (sample, modality) pairs are "
                      "withheld", training.train_missing, 100 * self.policy.effective_missing_rate(self.splits.train))

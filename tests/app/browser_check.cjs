@@ -1,27 +1,13 @@
 // Drives the app in a real headless Chromium (Debian's /usr/bin/chromium) with playwright-core:
 // load the page, upload a video, type a commentary, press Score, wait for the score and the weights plot,
-// press Robustness, wait for its chart, press Timeline, wait for its chart and click one of its points (which must
+// press Robustness, wait for its chart, tick "a line per modality", press Timeline, wait for its chart and click one of its points (which must
 // seek the video there), save a screenshot. Prints one JSON line with what it saw.
 // usage: node browser_check.cjs URL VIDEO SCREENSHOT [CHROMIUM]
-const { chromium } = require("playwright-core");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const { withPage, run } = require("./chromium.cjs");
 
 async function main() {
   const [url, video, screenshot, executable = "/usr/bin/chromium"] = process.argv.slice(2);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "limssr-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: executable,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const errors = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on("pageerror", (err) => errors.push(String(err)));
+  await withPage(executable, { width: 1400, height: 1000 }, async (page, errors) => {
     await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
     await page.waitForSelector("#video-input input[type=file]", { state: "attached", timeout: 60000 });
     await page.setInputFiles("#video-input input[type=file]", video);
@@ -34,6 +20,7 @@ async function main() {
     await page.waitForSelector("#weights-plot .js-plotly-plot", { timeout: 60000 });
     await page.click("#robustness-button");
     await page.waitForSelector("#robustness-plot .js-plotly-plot", { timeout: 120000 });
+    await page.locator("#timeline-per-modality input[type=checkbox]").check();  // a line per modality too
     await page.click("#timeline-button");
     await page.waitForSelector("#timeline-plot .js-plotly-plot .scatterlayer .trace .points path", { timeout: 180000 });
     await page.waitForTimeout(800);  // let plotly finish drawing before clicking a point
@@ -59,20 +46,15 @@ async function main() {
                    listening: plot ? plot.dataset.limssrSeek === "1" : null,
                    hasOn: plot ? typeof plot.on : null } : null;
     });
+    const lines = await page.locator("#timeline-plot .scatterlayer .trace").count();
     const moments = await page.locator("#timeline-moments").innerText();
     const report = await page.locator("#report-download").isVisible();
     await page.waitForTimeout(300);
     await page.screenshot({ path: screenshot, fullPage: true });
     const panel = await page.locator("#modality-panel").innerText();
-    console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors, points: count, seek, moments,
-                                 report }));
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+    console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors, points: count, lines, seek,
+                                 moments, report }));
+  });
 }
 
-main().catch((err) => {
-  console.error(String(err && err.stack ? err.stack : err));
-  process.exit(1);
-});
+run(main);

@@ -2,28 +2,14 @@
 // "Score the competition", wait until the ranked table is complete and the downloads are offered, save a
 // screenshot. Prints one JSON line with what it saw.
 // usage: node competition_check.cjs URL SCREENSHOT CHROMIUM VIDEO... [--commentary FILE...]
-const { chromium } = require("playwright-core");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const { withPage, run } = require("./chromium.cjs");
 
 async function main() {
   const [url, screenshot, executable, ...rest] = process.argv.slice(2);
   const split = rest.indexOf("--commentary");
   const videos = split < 0 ? rest : rest.slice(0, split);
   const commentary = split < 0 ? [] : rest.slice(split + 1);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "limssr-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: executable,
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const errors = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on("pageerror", (err) => errors.push(String(err)));
+  await withPage(executable, { width: 1400, height: 900 }, async (page, errors) => {
     await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
     await page.getByRole("tab", { name: "Competition" }).click();
     await page.waitForSelector("#competition-videos input[type=file]", { state: "attached", timeout: 60000 });
@@ -38,7 +24,7 @@ async function main() {
       const text = await status.innerText().catch(() => "");
       if (partial[partial.length - 1] !== text) partial.push(text);
       if (text.includes("Done")) break;
-      await page.waitForTimeout(500);
+      await page.waitForTimeout(100);  // cached routines finish within a fraction of a second
     }
     await page.waitForSelector("#competition-csv", { state: "visible", timeout: 30000 });
     const table = await page.locator("#competition-table").innerText();
@@ -46,13 +32,7 @@ async function main() {
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(JSON.stringify({ statuses: partial, table, errors,
                                  json: await page.locator("#competition-json").isVisible() }));
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((err) => {
-  console.error(String(err && err.stack ? err.stack : err));
-  process.exit(1);
-});
+run(main);

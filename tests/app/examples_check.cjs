@@ -2,25 +2,11 @@
 // fills the video and commentary inputs and, cached lazily, scores itself. Then clicks it again (now from the
 // cache, on a reloaded page). Prints one JSON line with what it saw.
 // usage: node examples_check.cjs URL LABEL [CHROMIUM]
-const { chromium } = require("playwright-core");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const { withPage, run } = require("./chromium.cjs");
 
 async function main() {
   const [url, label, executable = "/usr/bin/chromium"] = process.argv.slice(2);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "limssr-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: executable,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const errors = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on("pageerror", (err) => errors.push(String(err)));
+  await withPage(executable, { width: 1400, height: 1000 }, async (page, errors) => {
     await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
     await page.locator("#examples-note").waitFor({ timeout: 60000 });
     const note = await page.locator("#examples-note").innerText();
@@ -41,13 +27,7 @@ async function main() {
     const video = await page.locator("#video-input video").count();
     const panel = await page.locator("#modality-panel").innerText();
     console.log(JSON.stringify({ headlines, seconds, note, video, panel, errors }));
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((err) => {
-  console.error(String(err && err.stack ? err.stack : err));
-  process.exit(1);
-});
+run(main);

@@ -47,6 +47,7 @@ def test_page_scores_an_uploaded_video(served_app, routines, tmp_path):
     assert "commentary" in seen["panel"] and "missing" not in seen["panel"]
     assert seen["errors"] == []
     assert seen["points"] >= 2 and "Top moments" in seen["moments"]
+    assert seen["lines"] >= 3, seen  # the combined line, then video and flow (plain-text commentary is untimed)
     assert seen["seek"] is not None and seen["seek"]["seekedTo"] is not None, seen  # the click reached the video
     assert float(seen["seek"]["seekedTo"]) > 0  # the last moment starts after the routine's start
     assert seen["report"]  # the report download is offered

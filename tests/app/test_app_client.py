@@ -44,6 +44,10 @@ def test_timeline_through_the_api(client, routines):
                          api_name="/timeline")
     result = out[5]
     timeline = result["timeline"]
+    assert timeline["modalities"] == []  # the default: the present modalities together only
+    per_modality = client.predict(handle_file(str(routines["video"])), None, "00:01 A clean opening.\n00:03 A wobble.",
+                                  per_modality=True, api_name="/timeline")[5]["timeline"]
+    assert per_modality["modalities"] and "video" in per_modality["points"][0]["effect"]
     assert timeline["segment_seconds"] > 0 and timeline["points"]
     assert timeline["points"][-1]["end_s"] == pytest.approx(
         timeline["points"][-1]["end_segment"] * timeline["segment_seconds"])

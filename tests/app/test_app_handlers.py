@@ -286,9 +286,10 @@ def test_the_weights_figure_keeps_full_modality_names_and_explains_itself(state,
 def test_timeline_on_cached_features_places_timed_commentary(state, settings, routines):
     base = request(routines, settings, commentary_text="00:01 A clean opening.\n00:03 A wobble on the landing.")
     handlers.score_routine(base, state)
-    result = handlers.timeline(base, state)
+    result = handlers.timeline(base, state, per_modality=True)
     assert result.payload["timings_s"]["features_cached"] is True  # never re-extracted
     timeline = result.payload["timeline"]
+    assert timeline["modalities"] and set(timeline["points"][0]["effect"]) == {"all", *timeline["modalities"]}
     assert timeline["reference"] == "video" and timeline["segment_seconds"] > 0
     assert timeline["points"][0]["start_s"] == 0.0
     assert result.cues == [(1.0, "A clean opening."), (3.0, "A wobble on the landing.")]

@@ -32,7 +32,7 @@ def test_the_timeline_extends_the_prediction_and_follows_the_occluded_features(s
     rng = np.random.default_rng(0)
     features = {"video": rng.standard_normal((14, 12)).astype(np.float32),
                 "audio": rng.standard_normal((7, 8)).astype(np.float32)}
-    prediction = scorer.score(features, timeline=True, segment_seconds=1.28)
+    prediction = scorer.score(features, timeline=True, segment_seconds=1.28, timeline_per_modality=True)
     timeline = prediction.timeline
     assert timeline.reference == "video" and timeline.modalities == ["video", "audio"]
     assert [(p.start_segment, p.end_segment) for p in timeline.points] == moment_windows(14)
@@ -45,3 +45,26 @@ def test_the_timeline_extends_the_prediction_and_follows_the_occluded_features(s
     json = prediction.to_json()
     assert json["timeline"]["points"][0]["effect"]["all"] == pytest.approx(timeline.points[0].effect["all"])
     assert scorer.score(features).timeline is None  # on demand only
+    combined = scorer.score(features, timeline=True, segment_seconds=1.28).timeline  # the default: combined only
+    assert combined.modalities == [] and all(set(p.effect) == {"all"} for p in combined.points)
+    assert [p.effect["all"] for p in combined.points] == pytest.approx([p.effect["all"] for p in timeline.points],
+                                                                      abs=1e-3)
+
+
+def test_the_cached_occlusion_passes_equal_whole_passes(scorer):
+    from limssr_core.data.collate import Sample
+    from limssr_core.model.runner import normalised_predictions, occluded_predictions
+
+    rng = np.random.default_rng(1)
+    base = Sample("w", {"video": rng.standard_normal((6, 12)).astype(np.float32),
+                        "audio": rng.standard_normal((5, 8)).astype(np.float32)})
+    copies = []
+    for a in range(0, 5):
+        copies.append(Sample("c", base.features, occluded={"video": np.arange(6) // 2 == a // 2}))
+        copies.append(Sample("c", base.features, occluded={"audio": np.arange(5) == a,
+                                                            "video": np.arange(6) == 5}))
+    mask = (True, True, False)
+    cached = occluded_predictions(scorer.model, base, copies, mask, batch_size=3)
+    whole = normalised_predictions(scorer.model, copies, [mask] * len(copies))
+    np.testing.assert_allclose(cached, whole, atol=1e-5)
+    assert np.ptp(whole) > 1e-4  # the copies differ, so the equality is not trivial

@@ -178,3 +178,33 @@ def test_occluded_segments_become_the_modalitys_learned_missing_token(model, tin
         torch.testing.assert_close(embeds[0, start + step], missing)  # the learned token, never zeros
     torch.testing.assert_close(embeds[0, start], plain[0, start])  # the rest is untouched
     torch.testing.assert_close(embeds[1], plain[1])
+
+
+def test_occluded_copies_run_from_their_first_occluded_position_on_the_unoccluded_cache(model, tiny_config):
+    from limssr_core.data.collate import Sample
+
+    (base,) = random_samples(tiny_config, 1, lengths=(6, 7))
+    mask = (True, True, False)  # text missing: its placeholders come after the observed blocks
+    copies = []
+    for name, steps in (("video", [0]), ("video", [3, 4]), ("audio", [2]), ("audio", [4])):
+        hidden = np.zeros(base.features[name].shape[0], dtype=bool)
+        hidden[steps] = True
+        copies.append(Sample("copy", base.features, occluded={name: hidden}))
+    model.eval()
+    with torch.no_grad():
+        prefix = model.prefix_state(collate([base], tiny_config.modalities, [mask]))
+        assert prefix is not None and len(prefix.keys_values) == model.backbone.config.num_hidden_layers
+        batch = collate(copies, tiny_config.modalities, [mask] * len(copies))
+        starts = model.occlusion_starts(batch)
+        layout, _ = model.layout(mask, tuple(int(v) for v in batch.lengths[0]))
+        assert starts == [layout.blocks["video"][0], layout.blocks["video"][0] + 3, layout.blocks["audio"][0] + 2,
+                          layout.blocks["audio"][0] + 4]
+        whole = model(batch, compute_loss=False)
+        for i, start in enumerate(starts):
+            one = collate([copies[i]], tiny_config.modalities, [mask])
+            cached = model.forward_occluded(one, prefix, start)
+            torch.testing.assert_close(cached.y, whole.y[i:i + 1], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(cached.fusion_states, whole.fusion_states[i:i + 1], atol=1e-5, rtol=1e-5)
+        # a start later than the first occluded segment would reuse states that the occlusion changed
+        wrong = model.forward_occluded(collate([copies[0]], tiny_config.modalities, [mask]), prefix, starts[2])
+        assert not torch.allclose(wrong.y, whole.y[:1], atol=1e-5)

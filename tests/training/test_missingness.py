@@ -71,3 +71,19 @@ def test_effective_missing_rate():
     policy = MaskPolicy(MissingnessMode("fixed", 0.3), data, NAMES, seed=0)
     assert 0.25 < policy.effective_missing_rate(data) < 0.35
     assert MaskPolicy(MissingnessMode("dataset"), data, NAMES, seed=0).effective_missing_rate(data) == 0.0
+
+
+def test_modality_dropout_withholds_only_what_the_mode_shows_afresh_each_step():
+    data = samples(2000, absent={i: ("text",) for i in range(0, 2000, 2)})
+    plain = MaskPolicy(MissingnessMode("fixed", 0.3), data, NAMES, seed=0)
+    policy = MaskPolicy(MissingnessMode("fixed", 0.3), data, NAMES, seed=0, modality_dropout=0.4)
+    shown = np.array(plain.masks(data))
+    first, second = np.array(policy.masks(data)), np.array(policy.masks(data))
+    assert not (first & ~shown).any()  # never reveals a modality the mode withholds (or the disk lacks)
+    assert first.any(axis=1).all() and second.any(axis=1).all()  # keeps at least one
+    assert (first != second).any()  # drawn afresh every step
+    dropped = 1 - first[shown].mean()
+    assert 0.25 < dropped < 0.4  # about the rate, a little less where it had to keep the only one
+    assert policy.observed(data[0]) == plain.observed(data[0])  # what training sees of the data is unchanged
+    with pytest.raises(LimssrError, match="modality-dropout"):
+        MaskPolicy(MissingnessMode("dataset"), data, NAMES, seed=0, modality_dropout=1.0)
