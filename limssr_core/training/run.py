@@ -98,7 +98,8 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     result = trainer.fit(resume=resume)
     model = load_checkpoint(out, device=trainer.accelerator.device)
     names = model.config.modality_names
-    train_masks = [trainer.policy.masks([s])[0] for s in trainer.splits.train]  # the masks the model trained with
+    # the masks of the training missingness (the data the model had), without modality dropout's augmentation
+    train_masks = [trainer.policy.mode_masks([s])[0] for s in trainer.splits.train]
     baseline = fit_baseline(trainer.splits.train, train_masks, names, {m.name: m.dim for m in model.config.modalities})
     baseline.save(out)
     summaries = {"select": evaluate_predictor(baseline.predict, trainer.splits.select, names, model.config,
