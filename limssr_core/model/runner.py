@@ -74,7 +74,7 @@ def occluded_predictions(model: LimssrModel, base: Sample, variants: list[Sample
             prefix = model.prefix_state(collate([base], modalities, [mask]).to(device))
             if prefix is None:
                 return normalised_predictions(model, variants, [mask] * len(variants), batch_size)
-            starts = [model.occlusion_starts(collate([v], modalities, [mask]))[0] for v in variants]
+            starts = model.occlusion_starts(collate(variants, modalities, [mask] * len(variants)))
             ys = np.zeros(len(variants))
             order = sorted(range(len(variants)), key=starts.__getitem__)
             for first in range(0, len(order), batch_size):  # neighbours in start order share a batch from its first
