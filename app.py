@@ -63,15 +63,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--feature-cache", type=int, default=int(_env("LIMSSR_FEATURE_CACHE", 8)),
                    help="extracted routines kept for instant re-scoring (0 = off; default 8)")
     p.add_argument("--checkpoint-dir", action="append", default=None,
-                   help="folder scanned for local checkpoints for the selector (repeatable; default runs/, "
+                   help="folder whose checkpoint folders the selector lists by name (repeatable; default runs/, "
                         "checkpoints/)")
-    p.add_argument("--no-custom-checkpoints", action="store_true",
-                   default=_bool(_env("LIMSSR_NO_CUSTOM_CHECKPOINTS", "0")),
-                   help="only serve the listed checkpoints: no folder paths typed in the page "
-                        "(env LIMSSR_NO_CUSTOM_CHECKPOINTS=1; advisable on a public Space)")
     p.add_argument("--allow-hub-checkpoint", action="append", default=None, metavar="OWNER/NAME",
                    help="a Hub checkpoint id (or OWNER/*) visitors may choose; repeatable (env LIMSSR_HUB_ALLOWLIST, "
                         "comma-separated). Only its checkpoint files are downloaded, size-capped")
+    p.add_argument("--max-loaded-checkpoints", type=int,
+                   default=int(_env("LIMSSR_MAX_LOADED_CHECKPOINTS", d.max_loaded_checkpoints)),
+                   help="checkpoints kept loaded at once; the least recently used is dropped first (env "
+                        f"LIMSSR_MAX_LOADED_CHECKPOINTS; default {d.max_loaded_checkpoints})")
+    p.add_argument("--allow-checkpoint-paths", action="store_true",
+                   default=_bool(_env("LIMSSR_ALLOW_CHECKPOINT_PATHS", "0")),
+                   help="RISKY: also accept a checkpoint folder path typed into the page, so anyone who reaches the "
+                        "page can load any checkpoint folder on this server. For a local, single-user app only "
+                        "(env LIMSSR_ALLOW_CHECKPOINT_PATHS=1)")
+    p.add_argument("--no-custom-checkpoints", action="store_true", help=argparse.SUPPRESS)  # now the default
     p.add_argument("--no-preload", action="store_true", help="load models on the first request, not at start")
     return p.parse_args(argv)
 
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         max_audio_mb=args.max_audio_mb, max_commentary_kb=args.max_commentary_kb,
         threads=args.threads, feature_cache=args.feature_cache,
         checkpoint_dirs=tuple(args.checkpoint_dir or ("runs", "checkpoints")),
-        allow_custom_checkpoints=not args.no_custom_checkpoints, preload=not args.no_preload,
+        allow_checkpoint_paths=args.allow_checkpoint_paths, max_loaded_checkpoints=args.max_loaded_checkpoints,
+        preload=not args.no_preload,
         hub_allowlist=tuple(args.allow_hub_checkpoint or [i.strip() for i in _env("LIMSSR_HUB_ALLOWLIST", "").split(",")
                                                            if i.strip()]),
     )

@@ -1,4 +1,5 @@
-"""LIMSSR Studio's Gradio app: `state` (shared models), `handlers` (logic), `plots` (figures), `layout` (UI).
+"""LIMSSR Studio's Gradio app: `catalog` (which checkpoints it serves), `state` (shared models), `handlers` (logic),
+`competition`, `examples`, `layout` (UI).
 
 `create_app` builds everything for a set of `AppSettings`; `launch` serves it (app.py is the command-line entry).
 """
@@ -8,9 +9,10 @@ from __future__ import annotations
 import logging
 import os
 
-from app.state import BUNDLED, BUNDLED_PATH, AppSettings, AppState, resolve_checkpoint
-from limssr_core.model.hub import split_ref
+from app.catalog import BUNDLED, BUNDLED_PATH, operator_source
+from app.state import AppSettings, AppState
 from limssr_core.errors import LimssrError
+from limssr_core.model.hub import resolve_checkpoint_folder
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from Gradio itself
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -21,9 +23,9 @@ __all__ = ["AppSettings", "AppState", "check_checkpoint", "create_app", "launch"
 
 
 def check_checkpoint(settings: AppSettings) -> str | None:
-    """None if the configured checkpoint resolves; else a message that says what is wrong and what to do."""
+    """None if the operator's checkpoint resolves; else a message that says what is wrong and what to do."""
     try:
-        resolve_checkpoint(settings.checkpoint, allow_custom=True, hub_allowlist=(split_ref(settings.checkpoint)[0],))
+        resolve_checkpoint_folder(operator_source(settings.checkpoint))
     except LimssrError as err:
         if settings.checkpoint == BUNDLED:
             return (f"no checkpoint to score with: the bundled demo checkpoint {BUNDLED_PATH} is missing. Build it "

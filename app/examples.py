@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.state import BUNDLED_PATH, REPO_ROOT
+from app.catalog import BUNDLED_PATH, REPO_ROOT
 from limssr_core.model.checkpoint import checkpoint_fingerprint
 
 EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"

@@ -13,9 +13,9 @@ from typing import Callable, TypeVar
 
 import gradio as gr
 
-from app import competition, handlers
+from app import catalog, competition, handlers
 from app.examples import examples_note, is_current, load_examples
-from app.state import BUNDLED, AppState, list_checkpoints
+from app.state import BUNDLED, AppState
 from limssr_core.inference.timeline import PER_MODALITY
 from limssr_core.reports import figures
 from limssr_core.errors import LimssrError
@@ -87,7 +87,7 @@ def _request(video, audio, commentary_text, commentary_file, transcribe, checkpo
              ) -> handlers.ScoreRequest:
     return handlers.ScoreRequest(video=video, audio=audio, commentary_text=commentary_text or None,
                                  commentary_file=commentary_file, transcribe=bool(transcribe),
-                                 checkpoint=checkpoint or "bundled", withhold=tuple(withhold or ()))
+                                 checkpoint=checkpoint or BUNDLED, withhold=tuple(withhold or ()))
 
 
 def _initial_modalities(state: AppState) -> list[str]:
@@ -169,6 +169,10 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
             return (f"**{err}**", gr.update(choices=[], value=[]), "", "")
         return (info["panel"], gr.update(choices=info["modalities"], value=[]), info["note"], info["summary"])
 
+    def on_load(checkpoint):
+        """A page (re)load: the selector lists the checkpoints offered now (the operator may have added some)."""
+        return (gr.update(choices=catalog.names(settings)), *on_checkpoint(checkpoint))
+
     # uploads and outputs older than 2 h are deleted every hour (a long-running Space must not fill its disk)
     with gr.Blocks(title="LIMSSR Studio", analytics_enabled=False, delete_cache=(3600, 7200)) as demo:
         gr.Markdown(INTRO)
@@ -190,9 +194,10 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                             label="Transcribe the audio (Whisper tiny.en) when no commentary is given",
                             value=False, interactive=can_transcribe,
                             info=None if can_transcribe else "needs the optional Whisper packages (see README)")
-                    checkpoint = gr.Dropdown(label="Checkpoint (bundled, a local folder, or a Hub id owner/name)",
-                                             choices=list_checkpoints(settings), value=settings.checkpoint,
-                                             allow_custom_value=settings.allow_custom_checkpoints,
+                    # Custom values reach the catalog, which refuses all it does not offer with one message (a
+                    # value typed into the box and one sent through the API get the same answer).
+                    checkpoint = gr.Dropdown(label="Checkpoint", choices=catalog.names(settings),
+                                             value=catalog.default_name(settings), allow_custom_value=True,
                                              elem_id="checkpoint")
                     summary = gr.Markdown()
                     with gr.Row():
@@ -239,7 +244,8 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         inputs = [video, audio, commentary_text, commentary_file, transcribe, checkpoint, withhold]
         score_outputs = [headline, panel, weights_plot, result_json, note, report_btn]
         hidden = [gr.update(value=None, visible=False)] * 3  # a new score: the old charts are stale
-        record = load_examples() if settings.checkpoint == BUNDLED else None
+        bundled_ready = settings.checkpoint == BUNDLED and (catalog.BUNDLED_PATH / "limssr_config.json").is_file()
+        record = load_examples() if bundled_ready else None
         if record and record.examples:  # their stored results are the bundled checkpoint's, so only beside it
             with examples_box:
                 rows = [[ex.video.as_posix(), ex.commentary.as_posix() if ex.commentary else None]
@@ -265,9 +271,9 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         comp_btn.click(on_competition, [comp_videos, comp_commentary, checkpoint],
                        [comp_status, comp_table, comp_csv, comp_json], api_name="competition",
                        api_description="Score several routine videos into one ranked table.", **heavy)
-        checkpoint.change(on_checkpoint, [checkpoint], [panel, withhold, note, summary],
-                          api_visibility="undocumented", queue=False)
-        demo.load(on_checkpoint, [checkpoint], [panel, withhold, note, summary], api_visibility="undocumented",
-                  queue=False)
+        # checkpoint lookups go through the queue too (its size limit applies), in their own small slot pool
+        lookup = dict(concurrency_limit=2, concurrency_id="lookup", api_visibility="undocumented")
+        checkpoint.change(on_checkpoint, [checkpoint], [panel, withhold, note, summary], **lookup)
+        demo.load(on_load, [checkpoint], [checkpoint, panel, withhold, note, summary], **lookup)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     return demo

@@ -1,8 +1,9 @@
 """Shared, thread-safe state of the app: settings, checkpoints (each loaded once) and a small feature cache.
 
-A checkpoint reference is what the selector holds: `bundled` (the demo checkpoint), a local folder, or a Hugging Face
-Hub id (`owner/name`, `owner/name@revision`). `ModelRegistry.get` resolves it, loads its `Scorer` once per process and
-hands the same object to every request (the `Scorer` serialises its own forward passes).
+A checkpoint is named by what the selector holds: a name from the app's catalog (app/catalog.py: the bundled demo
+checkpoint, the operator's folders and allowlisted Hub ids; never a visitor's server path). `ModelRegistry.get`
+resolves it, loads its `Scorer` once and hands the same object to every request (the `Scorer` serialises its own
+forward passes); at most `max_loaded_checkpoints` stay loaded, the least recently used is dropped first.
 
 The backbone comes from the core (`limssr_core.model.backbone`): the embedded package when installed, else its pinned
 Hub copy (a Hugging Face Space, see app/SETUP_NOTES.md); `load_checkpoint` then checks the recorded identity.
@@ -18,16 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from limssr_core.model.checkpoint import is_checkpoint, read_card, read_config
-from limssr_core.model.hub import HUB_ID, resolve_checkpoint_folder, split_ref
+from app import catalog
+from app.catalog import BUNDLED, BUNDLED_PATH
+from limssr_core.model.checkpoint import read_card, read_config
 from limssr_core.config import LimssrConfig
-from limssr_core.errors import LimssrError
 
 log = logging.getLogger("limssr.app")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = "bundled"
-BUNDLED_PATH = REPO_ROOT / "assets" / "demo_checkpoint"
+__all__ = ["BUNDLED", "BUNDLED_PATH", "AppSettings", "AppState", "FeatureCache", "LoadedCheckpoint", "ModelRegistry",
+           "file_digest"]
 
 
 @dataclass
@@ -45,9 +45,10 @@ class AppSettings:
     max_routines: int = 20  # routines one Competition upload may hold
     threads: int | None = None  # torch / OpenCV / decoder threads (None: library defaults)
     feature_cache: int = 8  # extracted samples kept for re-scoring ("what if") without re-extraction
-    checkpoint_dirs: tuple[str, ...] = ("runs", "checkpoints")  # scanned for local checkpoints
-    allow_custom_checkpoints: bool = True  # a folder path typed into the selector
+    checkpoint_dirs: tuple[str, ...] = ("runs", "checkpoints")  # scanned for local checkpoints, listed by name
+    allow_checkpoint_paths: bool = False  # also accept a typed folder path (a local, single-user app only)
     hub_allowlist: tuple[str, ...] = ()  # Hub checkpoint ids (or owner/*) visitors may choose
+    max_loaded_checkpoints: int = 2  # checkpoints kept loaded at once (least recently used dropped first)
     preload: bool = True  # load the default checkpoint and extractors at start, in the background
 
 
@@ -60,79 +61,47 @@ class LoadedCheckpoint:
     card: str  # the card's markdown body ("" if absent)
 
 
-# ---------------------------------------------------------------- resolving references
-
-
-def resolve_checkpoint(ref: str, allow_custom: bool = True, hub_allowlist: tuple[str, ...] = ()) -> Path:
-    """A selector value -> a local checkpoint folder, through the core's one path (model/hub.py): a folder, or a Hub
-    id whose checkpoint files alone are downloaded, size-capped. A Hub id only when it (or its `owner/*`) is on the
-    operator's `hub_allowlist`."""
-    ref = (ref or "").strip() or BUNDLED
-    if ref == BUNDLED:
-        if not is_checkpoint(BUNDLED_PATH):
-            raise LimssrError(f"the bundled demo checkpoint is missing: {BUNDLED_PATH} holds no limssr_config.json. "
-                              "Build it (see README) or choose another checkpoint (--checkpoint / LIMSSR_CHECKPOINT)")
-        return BUNDLED_PATH
-    path = Path(ref).expanduser()
-    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
-        path = REPO_ROOT / path
-    if path.exists():
-        return resolve_checkpoint_folder(path)
-    if HUB_ID.match(ref):
-        repo_id = split_ref(ref)[0]
-        if repo_id in hub_allowlist or f"{repo_id.split('/')[0]}/*" in hub_allowlist:
-            return resolve_checkpoint_folder(ref)
-        raise LimssrError(f"{ref}: this app serves Hub checkpoints only from its operator's allowlist "
-                          "(--allow-hub-checkpoint)")
-    if not allow_custom:
-        raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
-    raise LimssrError(f"{ref}: no such checkpoint folder, and not a Hub id of the form owner/name[@revision]")
-
-
-def list_checkpoints(settings: AppSettings) -> list[str]:
-    """Selector choices: the bundled checkpoint, the configured one, then local checkpoint folders."""
-    choices = [BUNDLED]
-    if settings.checkpoint not in choices:
-        choices.append(settings.checkpoint)
-    for root in settings.checkpoint_dirs:
-        base = Path(root) if Path(root).is_absolute() else REPO_ROOT / root
-        if not base.is_dir():
-            continue
-        for folder in sorted(p for p in base.iterdir() if is_checkpoint(p)):
-            label = str(folder.relative_to(REPO_ROOT)) if folder.is_relative_to(REPO_ROOT) else str(folder)
-            if label not in choices:
-                choices.append(label)
-    return choices
-
-
 # ---------------------------------------------------------------- registry and feature cache
 
 
 class ModelRegistry:
-    """Loads each checkpoint once (concurrent first requests wait for the same load) and shares it."""
+    """Loads each checkpoint once (concurrent first requests wait for the same load), shares it, and keeps at most
+    `settings.max_loaded_checkpoints` loaded (a request still using a dropped one finishes with it)."""
 
     def __init__(self, settings: AppSettings):
         self.settings = settings
-        self._loaded: dict[Path, LoadedCheckpoint] = {}
+        self._loaded: OrderedDict[Path, LoadedCheckpoint] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[Path, threading.Lock] = {}
 
     def _resolve(self, ref: str) -> Path:
-        if not self.settings.allow_custom_checkpoints and (ref or BUNDLED) not in list_checkpoints(self.settings):
-            raise LimssrError(f"{ref}: unknown checkpoint; this app only serves the checkpoints in its list")
-        allowlist = (*self.settings.hub_allowlist, split_ref(self.settings.checkpoint)[0])  # the operator's choices
-        return resolve_checkpoint(ref, self.settings.allow_custom_checkpoints, allowlist)
+        return catalog.resolve(ref, self.settings)
+
+    def loaded(self) -> list[Path]:
+        """Folders loaded now, least recently used first."""
+        with self._lock:
+            return list(self._loaded)
 
     def get(self, ref: str) -> LoadedCheckpoint:
         folder = self._resolve(ref)
-        if folder in self._loaded:
-            return self._loaded[folder]
         with self._lock:
+            if folder in self._loaded:
+                self._loaded.move_to_end(folder)
+                return self._loaded[folder]
             key_lock = self._key_locks.setdefault(folder, threading.Lock())
         with key_lock:
-            if folder not in self._loaded:
-                self._loaded[folder] = self._load(ref, folder)
-        return self._loaded[folder]
+            with self._lock:
+                hit = self._loaded.get(folder)
+            if hit is None:
+                hit = self._load(ref, folder)
+            with self._lock:
+                self._loaded[folder] = hit
+                self._loaded.move_to_end(folder)
+                while len(self._loaded) > max(1, self.settings.max_loaded_checkpoints):
+                    dropped, _ = self._loaded.popitem(last=False)
+                    log.info("unloaded checkpoint %s (more than %d loaded)", dropped,
+                             self.settings.max_loaded_checkpoints)
+        return hit
 
     def config(self, ref: str) -> tuple[LimssrConfig, str]:
         """(config, model card) without loading the model: cheap, for the UI's modality panel."""

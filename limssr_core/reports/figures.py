@@ -12,7 +12,8 @@ MAIN, AUX, GATE, CONF, ROLE = "#2563eb", "#f59e0b", "#059669", "#7c3aed", "#6474
 LINE_COLOURS = ("#0891b2", "#db2777", "#65a30d", "#ea580c", "#4f46e5", "#0d9488")  # one per occluded modality
 JUDGE_NOTE = ("w: how much the reasoning path counts against the cross-modal one.<br>"
               "G: how much each modality drives the cross-modal path.<br>"
-              "alpha: how far the model trusts a modality (1 when present; lower for a missing one it stands in for).")
+              "alpha: how far the model trusts a modality<br>"
+              "(1 when present; lower for a missing one it stands in for).")
 
 
 def weights_figure(payload: dict) -> go.Figure:
@@ -44,15 +45,17 @@ def weights_figure(payload: dict) -> go.Figure:
     fig.add_trace(go.Bar(y=labels, x=[weights["confidence"][n] for n in names], name="confidence alpha",
                          orientation="h", marker_color=CONF, hovertemplate="alpha(%{y}) = %{x:.3f}<extra></extra>"),
                   row=2, col=1)
-    fig.add_trace(go.Bar(x=[f"token {k + 1}" for k in range(len(roles))], y=roles, marker_color=ROLE,
-                         showlegend=False, hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=1, col=2)
+    # short tick labels (the token's number, the axis says what it is): never rotated, never overlapping
+    fig.add_trace(go.Bar(x=[str(k + 1) for k in range(len(roles))], y=roles, marker_color=ROLE,
+                         showlegend=False, hovertemplate="token %{x}: %{y:.3f}<extra></extra>"), row=1, col=2)
+    fig.update_xaxes(title=dict(text="fusion token", standoff=4), type="category", row=1, col=2)
     fig.update_yaxes(range=[0, 1.3], row=1, col=1)
     fig.update_xaxes(range=[0, 1.05], row=2, col=1)
     fig.update_yaxes(autorange="reversed", automargin=True, row=2, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.add_annotation(text=JUDGE_NOTE, xref="paper", yref="paper", x=0, y=-0.2, showarrow=False, xanchor="left",
                        yanchor="top", align="left", font=dict(size=11))
-    fig.update_layout(barmode="group", height=580, margin=dict(l=40, r=20, t=60, b=125),
+    fig.update_layout(barmode="group", height=610, margin=dict(l=40, r=20, t=60, b=150),
                       legend=dict(orientation="h", yanchor="bottom", y=-0.13, x=0.3),
                       title=dict(text=f"{payload['score_name']} {payload['score']:.1f}: how the model weighed "
                                       "its evidence", x=0.01, font=dict(size=14)))

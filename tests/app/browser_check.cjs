@@ -1,9 +1,10 @@
 // Drives the app in a real headless Chromium (Debian's /usr/bin/chromium) with playwright-core:
-// load the page, upload a video, type a commentary, press Score, wait for the score and the weights plot,
+// load the page, upload a video, type a commentary, press Score, wait for the score and the weights plot (its
+// text boxes measured at 1400 and 1000 px windows),
 // press Robustness, wait for its chart, tick "a line per modality", press Timeline, wait for its chart and click one of its points (which must
 // seek the video there), save a screenshot. Prints one JSON line with what it saw.
 // usage: node browser_check.cjs URL VIDEO SCREENSHOT [CHROMIUM]
-const { withPage, run } = require("./chromium.cjs");
+const { withPage, run, measureTexts } = require("./chromium.cjs");
 
 async function main() {
   const [url, video, screenshot, executable = "/usr/bin/chromium"] = process.argv.slice(2);
@@ -18,6 +19,14 @@ async function main() {
     const headline = page.locator("#score-headline h2");
     await headline.filter({ hasText: /on a \d+-\d+ scale/ }).waitFor({ timeout: 120000 });
     await page.waitForSelector("#weights-plot .js-plotly-plot", { timeout: 60000 });
+    await page.waitForTimeout(500);
+    // the MDA weights figure as the page draws it, at this 1400 px window and at 1000 px
+    const weights = { 1400: await page.evaluate(measureTexts, "#weights-plot") };
+    await page.setViewportSize({ width: 1000, height: 1000 });
+    await page.waitForTimeout(1200);  // Gradio redraws the plot for the new width
+    weights[1000] = await page.evaluate(measureTexts, "#weights-plot");
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.waitForTimeout(800);
     await page.click("#robustness-button");
     await page.waitForSelector("#robustness-plot .js-plotly-plot", { timeout: 120000 });
     await page.locator("#timeline-per-modality input[type=checkbox]").check();  // a line per modality too
@@ -53,7 +62,7 @@ async function main() {
     await page.screenshot({ path: screenshot, fullPage: true });
     const panel = await page.locator("#modality-panel").innerText();
     console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors, points: count, lines, seek,
-                                 moments, report }));
+                                 moments, report, weights }));
   });
 }
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +108,44 @@ def served_app(settings):
     launch(demo, settings, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+@dataclass
+class Browser:
+    """Node + Debian's Chromium, driven by the tests/app/*.cjs scripts through playwright-core."""
+
+    node: str
+    chromium: str
+
+    def run(self, script: str, *args: str, timeout: float = 240) -> dict:
+        """Run tests/app/SCRIPT with ARGS; its last stdout line, parsed as JSON (a failure shows its stderr)."""
+        proc = subprocess.run([self.node, str(HERE / script), *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
+        assert proc.returncode == 0, f"browser run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("LIMSSR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Skips only when no Chromium is installed, and fails instead under LIMSSR_REQUIRE_BROWSER=1 (CI sets it)."""
+    chromium = _chromium()
+    if chromium is None:
+        assert os.environ.get("LIMSSR_REQUIRE_BROWSER") != "1", "LIMSSR_REQUIRE_BROWSER=1 but no Chromium installed"
+        pytest.skip("no Chromium installed (apt-get install chromium; make setup does it)")
+    node = shutil.which("node")
+    assert node, "Node.js is missing: the browser tests drive Chromium with playwright-core (see app/SETUP_NOTES.md)"
+    assert (REPO / "node_modules" / "playwright-core").is_dir(), \
+        "playwright-core is missing: run `npm install --no-save playwright-core@1` in the repository (make setup)"
+    return Browser(node, chromium)

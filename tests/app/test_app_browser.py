@@ -8,41 +8,18 @@ Skips only when no Chromium is installed (fails instead under LIMSSR_REQUIRE_BRO
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("LIMSSR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
-def test_page_scores_an_uploaded_video(served_app, routines, tmp_path):
-    chromium = _chromium()
-    if chromium is None:
-        assert os.environ.get("LIMSSR_REQUIRE_BROWSER") != "1", "LIMSSR_REQUIRE_BROWSER=1 but no Chromium installed"
-        pytest.skip("no Chromium installed (apt-get install chromium; make setup does it)")
-    node = shutil.which("node")
-    assert node, "Node.js is missing: the browser test drives Chromium with playwright-core (see app/SETUP_NOTES.md)"
-    assert (REPO / "node_modules" / "playwright-core").is_dir(), \
-        "playwright-core is missing: run `npm install --no-save playwright-core@1` in the repository (make setup)"
+def test_page_scores_an_uploaded_video(browser, served_app, routines, tmp_path):
     screenshot = tmp_path / "app.png"
-    proc = subprocess.run([node, str(HERE / "browser_check.cjs"), served_app, str(routines["video"]),
-                           str(screenshot), chromium], capture_output=True, text=True, timeout=240,
-                          env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
-    assert proc.returncode == 0, f"browser run failed:\n{proc.stderr[-3000:]}"
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = browser.run("browser_check.cjs", served_app, routines["video"], screenshot, browser.chromium)
     assert seen["headline"].startswith("TES ") and "on a 0-130 scale" in seen["headline"]
     assert "commentary" in seen["panel"] and "missing" not in seen["panel"]
     assert seen["errors"] == []
@@ -51,25 +28,19 @@ def test_page_scores_an_uploaded_video(served_app, routines, tmp_path):
     assert seen["seek"] is not None and seen["seek"]["seekedTo"] is not None, seen  # the click reached the video
     assert float(seen["seek"]["seekedTo"]) > 0  # the last moment starts after the routine's start
     assert seen["report"]  # the report download is offered
+    # seen["weights"]: the MDA figure's text boxes in the page at 1400 and 1000 px windows. At 1000 px the plot is
+    # only ~366 px wide and its texts still collide (issue #12, open): measured here, not yet asserted.
     assert screenshot.stat().st_size > 20_000
     keep = os.environ.get("LIMSSR_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, REPO / keep if not Path(keep).is_absolute() else keep)
 
 
-def test_competition_tab_fills_a_ranked_table(served_app, routines, tmp_path):
-    chromium = _chromium()
-    if chromium is None:
-        assert os.environ.get("LIMSSR_REQUIRE_BROWSER") != "1", "LIMSSR_REQUIRE_BROWSER=1 but no Chromium installed"
-        pytest.skip("no Chromium installed (apt-get install chromium; make setup does it)")
+def test_competition_tab_fills_a_ranked_table(browser, served_app, routines, tmp_path):
     screenshot = tmp_path / "competition.png"
     videos = [routines["video"], routines["other"], routines["corrupt"]]
-    proc = subprocess.run([shutil.which("node"), str(HERE / "competition_check.cjs"), served_app, str(screenshot),
-                           chromium, *map(str, videos), "--commentary", str(routines["commentary"])],
-                          capture_output=True, text=True, timeout=400,
-                          env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
-    assert proc.returncode == 0, f"browser run failed:\n{proc.stderr[-3000:]}"
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = browser.run("competition_check.cjs", served_app, screenshot, browser.chromium, *videos, "--commentary",
+                       routines["commentary"], timeout=400)
     assert seen["errors"] == []
     assert any("1 of 3 routines scored" in s for s in seen["statuses"])  # the table filled as routines finished
     assert "2 of 3 routines scored, 1 could not be. Done" in seen["statuses"][-1]

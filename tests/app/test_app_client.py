@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gradio_client import Client, handle_file
+
+REPO = Path(__file__).resolve().parents[2]
 
 SCORE_OUTPUTS = 6  # headline, modality panel, weights plot, JSON, model-card note, report file
 JSON_INDEX = 3
@@ -98,3 +102,18 @@ def test_upload_beyond_the_limit_is_refused_before_processing(client, served_app
     with open(big, "rb") as handle:
         response = httpx.post(served_app + "gradio_api/upload", files={"files": ("huge.mp4", handle)}, timeout=60)
     assert response.status_code == 413, response.text
+
+
+def test_a_public_app_refuses_server_paths_with_one_message(client, fixture_checkpoint):
+    """The public-deployment check (default settings): a server path in the checkpoint field is refused with the
+    same message whether it exists (a file, a folder, even a real checkpoint folder) or not."""
+    from app.catalog import NOT_OFFERED
+
+    messages = {}
+    for path in ("/etc/passwd", "/root/.ssh/id_rsa", "/no/such/file", str(fixture_checkpoint.parent),
+                 str(fixture_checkpoint.resolve()) + "/"):
+        with pytest.raises(Exception) as info:
+            client.predict(handle_file(str(REPO / "assets" / "examples" / "strong.mp4")), checkpoint=path,
+                           api_name="/score")
+        messages[path] = str(info.value)
+    assert set(messages.values()) == {NOT_OFFERED}, messages

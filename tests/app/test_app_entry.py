@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import app as app_pkg
-from app import state as app_state
+from app import catalog
 from app.state import AppSettings
 from limssr_core.errors import LimssrError
 
@@ -45,28 +45,13 @@ def test_a_missing_explicit_checkpoint_stops_with_a_message_not_a_traceback(tmp_
 
 
 def test_a_missing_bundled_checkpoint_is_announced_on_the_page(monkeypatch, tmp_path):
-    monkeypatch.setattr(app_state, "BUNDLED_PATH", tmp_path / "demo_checkpoint")
+    monkeypatch.setattr(catalog, "BUNDLED_PATH", tmp_path / "demo_checkpoint")
     settings = AppSettings(preload=False)
     problem = app_pkg.check_checkpoint(settings)
     assert "bundled demo checkpoint" in problem and "is missing" in problem
     demo, _ = app_pkg.create_app(settings, startup_problem=problem)
     banners = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "startup-problem"]
     assert banners and "is missing" in banners[0].value
-
-
-def test_hub_checkpoints_only_from_the_operators_allowlist(monkeypatch, fixture_checkpoint):
-    from limssr_core.model import hub
-
-    fetched = []
-    monkeypatch.setattr(app_state, "resolve_checkpoint_folder",
-                        lambda ref: fetched.append(ref) or (fixture_checkpoint if "/" in str(ref) else hub.Path(ref)))
-    with pytest.raises(LimssrError, match="allowlist"):
-        app_state.resolve_checkpoint("someone/limssr-tes@v1")
-    assert fetched == []  # refused before any download
-    assert app_state.resolve_checkpoint("someone/limssr-tes@v1", hub_allowlist=("someone/limssr-tes",)) \
-        == fixture_checkpoint
-    assert app_state.resolve_checkpoint("someone/other", hub_allowlist=("someone/*",)) == fixture_checkpoint
-    assert fetched == ["someone/limssr-tes@v1", "someone/other"]
 
 
 def _package_gguf() -> Path:

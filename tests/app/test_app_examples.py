@@ -4,9 +4,7 @@ gives the recorded prediction, and on the page an example fills the inputs and s
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,15 +67,9 @@ def test_scoring_each_example_gives_its_recorded_prediction():
 
 
 @pytest.mark.slow
-def test_clicking_an_example_on_the_page_scores_it(tmp_path, monkeypatch):
+def test_clicking_an_example_on_the_page_scores_it(browser, tmp_path, monkeypatch):
     from tests.app.conftest import free_port
-    from tests.app.test_app_browser import REPO, _chromium
 
-    chromium = _chromium()
-    if chromium is None:
-        assert os.environ.get("LIMSSR_REQUIRE_BROWSER") != "1", "LIMSSR_REQUIRE_BROWSER=1 but no Chromium installed"
-        pytest.skip("no Chromium installed")
-    assert (REPO / "node_modules" / "playwright-core").is_dir(), "playwright-core is missing: run make setup"
     monkeypatch.setenv("GRADIO_EXAMPLES_CACHE", str(tmp_path / "cache"))  # the lazy cache, fresh for this test
     from app import create_app, launch
 
@@ -87,13 +79,10 @@ def test_clicking_an_example_on_the_page_scores_it(tmp_path, monkeypatch):
     launch(demo, settings, port=port, block=False)
     try:
         ex = load_examples().examples[1]
-        proc = subprocess.run([shutil.which("node"), str(HERE / "examples_check.cjs"), f"http://127.0.0.1:{port}/",
-                               ex.label, chromium], capture_output=True, text=True, timeout=400,
-                              env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
+        seen = browser.run("examples_check.cjs", f"http://127.0.0.1:{port}/", ex.label, browser.chromium,
+                           timeout=400)
     finally:
         demo.close()
-    assert proc.returncode == 0, f"browser run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = f"score {ex.predicted_score:.1f} on a 0-100 scale"
     assert seen["headlines"] == [expected, expected]  # scored on the first visit, from the cache on the second
     assert seen["video"] == 1 and seen["errors"] == []  # the example's video is in the player

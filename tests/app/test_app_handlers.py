@@ -12,7 +12,7 @@ import pytest
 from app import handlers
 from limssr_core.reports import figures, text
 from app.handlers import ScoreRequest
-from app.state import AppSettings, AppState, FeatureCache, ModelRegistry, resolve_checkpoint
+from app.state import AppSettings, AppState, FeatureCache, ModelRegistry
 from limssr_core.errors import LimssrError
 
 NAMES = ["video", "flow", "audio", "commentary"]
@@ -149,22 +149,16 @@ def test_withholding_everything_is_refused(state, settings, routines):
                                        withhold=("video", "flow")), state)
 
 
-def test_checkpoint_resolution_and_overview(state, settings, fixture_checkpoint, tmp_path):
-    info = handlers.checkpoint_overview(settings.checkpoint, state)
+def test_checkpoint_overview_by_name_and_refusals(state, settings, fixture_checkpoint):
+    from app.catalog import NOT_OFFERED, default_name
+
+    info = handlers.checkpoint_overview(default_name(settings), state)
     assert info["modalities"] == NAMES and "TES on a 0-130 scale" in info["summary"]
     assert "waiting for a routine" in info["panel"]
-    with pytest.raises(LimssrError, match="not a LIMSSR checkpoint"):
-        resolve_checkpoint(str(tmp_path))
-    with pytest.raises(LimssrError, match="no such checkpoint folder"):
-        resolve_checkpoint(str(tmp_path / "nope"))
-    with pytest.raises(LimssrError, match="only from its operator's allowlist"):
-        resolve_checkpoint("someone/somerepo", allow_custom=True)
-    with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):
-        resolve_checkpoint("not a hub id", allow_custom=False)
-    locked = ModelRegistry(dataclasses.replace(settings, allow_custom_checkpoints=False))
-    assert locked.config(settings.checkpoint)[0].score_name == "TES"  # the configured one is in the list
-    with pytest.raises(LimssrError, match="only serves the checkpoints in its list"):
-        locked.config(str(fixture_checkpoint.parent))
+    for value in (str(fixture_checkpoint.parent), "/etc/passwd", "not a hub id"):
+        with pytest.raises(LimssrError) as refused:
+            handlers.checkpoint_overview(value, state)
+        assert str(refused.value) == NOT_OFFERED
 
 
 def test_unsupported_modalities_are_reported_not_extracted(state, fixture_checkpoint):
