@@ -220,6 +220,7 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
                         label="Withhold a present modality (\"what if the audio were missing?\"), then score again",
                         choices=_initial_modalities(state), value=[], elem_id="withhold")
                     weights_plot = gr.Plot(label="MDA path weights", elem_id="weights-plot")
+                    gr.Markdown(figures.WEIGHTS_EXPLAINED, elem_id="weights-explained")
                     robust_plot = gr.Plot(label="Robustness", visible=False, elem_id="robustness-plot")
                     note = gr.Markdown(elem_id="score-note")
                     report_btn = gr.DownloadButton("Download the report (HTML)", visible=False, elem_id="report-download")

@@ -10,53 +10,53 @@ from plotly.subplots import make_subplots
 
 MAIN, AUX, GATE, CONF, ROLE = "#2563eb", "#f59e0b", "#059669", "#7c3aed", "#64748b"
 LINE_COLOURS = ("#0891b2", "#db2777", "#65a30d", "#ea580c", "#4f46e5", "#0d9488")  # one per occluded modality
-JUDGE_NOTE = ("w: how much the reasoning path counts against the cross-modal one.<br>"
-              "G: how much each modality drives the cross-modal path.<br>"
-              "alpha: how far the model trusts a modality<br>"
-              "(1 when present; lower for a missing one it stands in for).")
+# what w, G and alpha mean, for judges: shown beside the figure (the app's Markdown under the plot, a paragraph in the
+# report), not inside it, so it never competes with the panels for width
+WEIGHTS_EXPLAINED = ("**w**: how much the reasoning path counts against the cross-modal one. "
+                     "**G**: how much each modality drives the cross-modal path. "
+                     "**alpha**: how far the model trusts a modality (1 when present; lower for a missing one it "
+                     "stands in for).")
 
 
 def weights_figure(payload: dict) -> go.Figure:
     """The MDA weights: path weight w vs 1-w (with y_main / y_aux), per-modality gate G and confidence alpha,
-    and the fusion tokens' role weights."""
+    and the fusion tokens' role weights.
+
+    One column of three panels, each the figure's full width, so titles, bar texts and names fit from ~340 px up
+    (the result column of a 1000 px page) to a report's full width."""
     weights = payload["weights"]
     names = list(weights["modality_gate"])
     roles = weights["fusion_role_weights"]
     used = set(payload.get("used_modalities", names))
-    # the per-modality panel gets its own full-width row: its names sit in the figure's left margin, which plotly
-    # widens to fit them (automargin), so no name is cut and no title or label overlaps another panel
-    fig = make_subplots(
-        rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], row_heights=[0.5, 0.5], vertical_spacing=0.22,
-        horizontal_spacing=0.12,
-        subplot_titles=("path weights: w vs 1-w", "fusion-token role weights",
-                        "per modality: gate G, confidence alpha"),
-    )
+    # horizontal bars in the per-modality panel: its names sit in the figure's left margin, which plotly widens to
+    # fit them (automargin), so no name is rotated or cut ("video (absent)")
+    fig = make_subplots(rows=3, cols=1, row_heights=[0.26, 0.26, 0.48], vertical_spacing=0.13,
+                        subplot_titles=("path weights: w vs 1-w", "fusion-token roles", "per modality: G, alpha"))
     w_main, w_aux = weights["path_weight_main"], weights["path_weight_aux"]
     fig.add_trace(go.Bar(
-        x=["main (w)", "aux (1-w)"], y=[w_main, w_aux], marker_color=[MAIN, AUX], showlegend=False,
-        text=[f"w={w_main:.2f}<br>y_main={payload['main_path_score']:.1f}",
-              f"1-w={w_aux:.2f}<br>y_aux={payload['aux_path_score']:.1f}"],
-        textposition="outside", textangle=0, cliponaxis=False, hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        y=["main (w)", "aux (1-w)"], x=[w_main, w_aux], orientation="h", marker_color=[MAIN, AUX], showlegend=False,
+        text=[f"w={w_main:.2f}, y_main={payload['main_path_score']:.1f}",
+              f"1-w={w_aux:.2f}, y_aux={payload['aux_path_score']:.1f}"],
+        textposition="auto", insidetextanchor="start", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.3f}<extra></extra>",
     ), row=1, col=1)
-    # horizontal bars: full modality names on the axis at any width, never rotated or cut ("video (absent)")
-    labels = [name if name in used else f"{name} (absent)" for name in names]
-    fig.add_trace(go.Bar(y=labels, x=[weights["modality_gate"][n] for n in names], name="gate G", orientation="h",
-                         marker_color=GATE, hovertemplate="G(%{y}) = %{x:.3f}<extra></extra>"), row=2, col=1)
-    fig.add_trace(go.Bar(y=labels, x=[weights["confidence"][n] for n in names], name="confidence alpha",
-                         orientation="h", marker_color=CONF, hovertemplate="alpha(%{y}) = %{x:.3f}<extra></extra>"),
-                  row=2, col=1)
     # short tick labels (the token's number, the axis says what it is): never rotated, never overlapping
     fig.add_trace(go.Bar(x=[str(k + 1) for k in range(len(roles))], y=roles, marker_color=ROLE,
-                         showlegend=False, hovertemplate="token %{x}: %{y:.3f}<extra></extra>"), row=1, col=2)
-    fig.update_xaxes(title=dict(text="fusion token", standoff=4), type="category", row=1, col=2)
-    fig.update_yaxes(range=[0, 1.3], row=1, col=1)
-    fig.update_xaxes(range=[0, 1.05], row=2, col=1)
-    fig.update_yaxes(autorange="reversed", automargin=True, row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", row=1, col=2)
-    fig.add_annotation(text=JUDGE_NOTE, xref="paper", yref="paper", x=0, y=-0.2, showarrow=False, xanchor="left",
-                       yanchor="top", align="left", font=dict(size=11))
-    fig.update_layout(barmode="group", height=610, margin=dict(l=40, r=20, t=60, b=150),
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.13, x=0.3),
+                         showlegend=False, hovertemplate="token %{x}: %{y:.3f}<extra></extra>"), row=2, col=1)
+    labels = [name if name in used else f"{name} (absent)" for name in names]
+    fig.add_trace(go.Bar(y=labels, x=[weights["modality_gate"][n] for n in names], name="G", orientation="h",
+                         marker_color=GATE, hovertemplate="G(%{y}) = %{x:.3f}<extra></extra>"), row=3, col=1)
+    fig.add_trace(go.Bar(y=labels, x=[weights["confidence"][n] for n in names], name="alpha",
+                         orientation="h", marker_color=CONF, hovertemplate="alpha(%{y}) = %{x:.3f}<extra></extra>"),
+                  row=3, col=1)
+    fig.update_xaxes(range=[0, 1], row=1, col=1)
+    fig.update_yaxes(autorange="reversed", automargin=True, row=1, col=1)
+    fig.update_xaxes(title=dict(text="fusion token", standoff=2), type="category", row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", nticks=4, row=2, col=1)
+    fig.update_xaxes(range=[0, 1.05], row=3, col=1)
+    fig.update_yaxes(autorange="reversed", automargin=True, row=3, col=1)
+    fig.update_layout(barmode="group", height=640, margin=dict(l=10, r=16, t=64, b=30),
+                      legend=dict(orientation="h", yanchor="top", y=-0.04, x=0),
                       title=dict(text=f"{payload['score_name']} {payload['score']:.1f}: how the model weighed "
                                       "its evidence", x=0.01, font=dict(size=14)))
     return fig

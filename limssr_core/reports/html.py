@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from limssr_core.reports.figures import robustness_figure, timeline_figure, weights_figure
+from limssr_core.reports.figures import WEIGHTS_EXPLAINED, robustness_figure, timeline_figure, weights_figure
 from limssr_core.reports.text import interval_sentence, modality_rows, moment_lines
 
 STYLE = """
@@ -70,6 +70,7 @@ def render_report(payload: dict, checkpoint: dict, card_note: str = "", title: s
                          + "".join(f"<li>{html.escape(s)}</li>" for s in sentences[:60]) + "</ol>")
     parts.append("<h2>How the model weighed its evidence</h2>")
     parts.append(weights_figure(payload))
+    parts.append(f"<p class='muted'>{html.escape(WEIGHTS_EXPLAINED.replace('**', ''))}</p>")
     if payload.get("robustness"):
         parts.append("<h2>Robustness: the score under every subset of the present modalities</h2>")
         rows = sorted(payload["robustness"], key=lambda r: -r["score"])

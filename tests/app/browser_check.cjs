@@ -61,8 +61,9 @@ async function main() {
     await page.waitForTimeout(300);
     await page.screenshot({ path: screenshot, fullPage: true });
     const panel = await page.locator("#modality-panel").innerText();
+    const explained = await page.locator("#weights-explained").innerText();
     console.log(JSON.stringify({ headline: await headline.innerText(), panel, errors, points: count, lines, seek,
-                                 moments, report, weights }));
+                                 moments, report, weights, explained }));
   });
 }
 

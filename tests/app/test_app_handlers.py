@@ -108,11 +108,11 @@ def test_robustness_scores_every_subset(state, settings, routines):
 def test_weights_figure_shows_every_weight(state, settings, routines):
     payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
     fig = figures.weights_figure(payload)
-    assert [t.name for t in fig.data][1:3] == ["gate G", "confidence alpha"]
-    assert list(fig.data[1].y) == ["video", "flow", "audio (absent)", "commentary (absent)"]  # horizontal bars
-    assert list(fig.data[0].y) == pytest.approx([payload["weights"]["path_weight_main"],
+    assert [t.name for t in fig.data][2:4] == ["G", "alpha"]
+    assert list(fig.data[2].y) == ["video", "flow", "audio (absent)", "commentary (absent)"]  # horizontal bars
+    assert list(fig.data[0].x) == pytest.approx([payload["weights"]["path_weight_main"],
                                                  payload["weights"]["path_weight_aux"]])
-    assert len(fig.data[3].y) == 4
+    assert len(fig.data[1].y) == 4  # one bar per fusion token
     fig.to_json()
 
 
@@ -270,11 +270,12 @@ def test_each_input_type_has_its_own_size_limit(state, settings, routines, tmp_p
 def test_the_weights_figure_keeps_full_modality_names_and_explains_itself(state, settings, routines):
     payload = handlers.score_routine(request(routines, settings, video=str(routines["noaudio"])), state).payload
     fig = figures.weights_figure(payload)
-    gate = next(t for t in fig.data if t.name == "gate G")
+    gate = next(t for t in fig.data if t.name == "G")
     assert gate.orientation == "h" and list(gate.y) == ["video", "flow", "audio (absent)", "commentary (absent)"]
     assert fig.layout.yaxis3.automargin  # the names get the room they need, never cut to "vid"
     assert fig.layout.xaxis3.domain == (0.0, 1.0)  # a full-width row of its own: nothing to overlap
-    assert any("alpha: how far the model trusts" in a.text for a in fig.layout.annotations)
+    assert "**alpha**: how far the model trusts" in figures.WEIGHTS_EXPLAINED  # beside the figure, never in it
+    assert not any("how far" in (a.text or "") for a in fig.layout.annotations)
 
 
 def test_timeline_on_cached_features_places_timed_commentary(state, settings, routines):

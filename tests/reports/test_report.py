@@ -51,6 +51,7 @@ def test_the_report_is_one_self_contained_page_with_every_part():
     assert "0:05-0:10 raised TES by 1.50" in page and "0:03-0:08 lowered TES by 2.00" in page
     assert "video + flow" in page and "64.30" in page  # robustness table
     assert "What this score means. Demo only." in page and "smollm2-135m" in page
+    assert "alpha: how far the model trusts a modality" in page  # what w, G and alpha mean, beside the figure
     assert len(re.findall(r"Plotly\.newPlot", page)) == 3  # timeline, weights, robustness
     assert page.count("plotly.js v") == 1  # plotly.js embedded once
     assert not re.search(r"<script[^>]+src=[\"']https?:", page)  # nothing fetched from a network
