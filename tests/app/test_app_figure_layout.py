@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 from limssr_core.reports.figures import WEIGHTS_EXPLAINED, weights_figure
 
 NAMES = ["video", "flow", "audio", "commentary", "skeleton", "heart_rate"]
-# the weights plot's container: ~366 px in the result column of a 1000 px page, ~800 px at 1400 px (measured by
+# the weights plot's container: ~366 px in the result column of a 1000 px page, ~700 px at 1400 px (measured by
 # browser_check.cjs in the app), the report's full width up to 1400 px
 WIDTHS = [360, 520, 640, 800, 1000, 1400]
 
