@@ -6,7 +6,8 @@ thread count mean the same thing everywhere.
 - Device: `auto` is CUDA when a GPU is visible, else the CPU; asking for `cuda` without one is an error, never a
   silent CPU run.
 - Precision: `auto` is bf16 autocast on CUDA and fp32 (`no`) on the CPU; `bf16` is allowed on both (a CPU with AMX
-  trains faster in it); `fp16` needs CUDA.
+  trains faster in it; one without native bf16 instructions runs it emulated, several times slower than fp32, and a
+  warning says so); `fp16` needs CUDA.
 - Threads: an explicit count wins, then `$LIMSSR_THREADS`, then the cores this process may actually run on
   (`os.sched_getaffinity`, which honours taskset and container CPU sets), never torch's guess of the machine's cores.
 """
@@ -14,6 +15,7 @@ thread count mean the same thing everywhere.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from limssr_core.errors import LimssrError
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 THREADS_ENV = "LIMSSR_THREADS"
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bf16 matrix instructions
+
+log = logging.getLogger(__name__)
 
 
 def cuda_available() -> bool:
@@ -54,7 +59,20 @@ def resolve_precision(name: str | None, device: str) -> str:
         return "bf16" if on_cuda else "no"
     if name == "fp16" and not on_cuda:
         raise LimssrError("fp16 autocast needs a CUDA GPU; on the CPU use bf16 or no")
+    if name == "bf16" and not on_cuda and cpu_has_native_bf16() is False:
+        log.warning("this CPU has no native bf16 instructions (%s): bf16 runs emulated, several times slower than "
+                    "fp32 (bench/precision_bench.py measures it); use --precision auto or no",
+                    " / ".join(NATIVE_BF16_FLAGS))
     return name
+
+
+def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether the CPU has bf16 matrix instructions (AVX512-BF16 or AMX); None where that cannot be read."""
+    try:
+        flags = set(Path(cpuinfo).read_text().split())
+    except OSError:
+        return None
+    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
 def available_cores() -> int:

@@ -27,6 +27,25 @@ def test_precision_rule():
         runtime.resolve_precision("int8", "cpu")
 
 
+def test_bf16_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatch, caplog):
+    amx, avx2 = tmp_path / "amx", tmp_path / "avx2"
+    amx.write_text("flags\t: fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    avx2.write_text("flags\t: fpu sse avx2 fma\n")
+    assert runtime.cpu_has_native_bf16(amx) is True
+    assert runtime.cpu_has_native_bf16(avx2) is False
+    assert runtime.cpu_has_native_bf16(tmp_path / "absent") is None
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="limssr_core.runtime"):
+        assert runtime.resolve_precision("bf16", "cpu") == "bf16"  # what was asked for, with a warning
+        assert runtime.resolve_precision("bf16", "cuda") == "bf16"
+        assert runtime.resolve_precision("auto", "cpu") == "no"
+    assert caplog.text.count("runs emulated") == 1
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    caplog.clear()
+    runtime.resolve_precision("bf16", "cpu")
+    assert "emulated" not in caplog.text
+
+
 def test_thread_rule(monkeypatch):
     monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2})

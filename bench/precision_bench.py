@@ -1,0 +1,97 @@
+"""fp32 against bf16 autocast on this CPU, side by side: one training step and one no-grad forward of the embedded
+backbone at the train bench's shapes (batch 8, the demo checkpoint's T per modality).
+
+    .venv/bin/python bench/precision_bench.py --out bench/results/precision_DATE.json
+
+A CPU with AVX512-BF16 or AMX runs bf16 matrix products natively; one without (e.g. an AVX2-only EPYC) emulates
+them, and `runtime.resolve_precision` warns when bf16 is asked for there. Prints its figures and a JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from limssr_core.data.collate import collate  # noqa: E402
+from limssr_core.data.dataset import load_dataset  # noqa: E402
+from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
+from limssr_core.model.backbone import load_backbone  # noqa: E402
+from limssr_core.runtime import cpu_has_native_bf16, cpu_threads  # noqa: E402
+from limssr_core.training.run import build_config  # noqa: E402
+from limssr_core.training.trainer import Trainer  # noqa: E402
+
+DIMS = {"video": 1280, "flow": 128, "audio": 140, "commentary": 384}  # the embedded extractors' dims
+LENGTH = "video=32,flow=32,audio=32,commentary=16"  # the demo checkpoint's T per modality
+
+
+def time_precision(data: Path, run: Path, precision: str, backbone: str, repeats: int) -> dict:
+    dataset = load_dataset(data, progress=False)
+    config = build_config(dataset, length=LENGTH, model={"backbone": backbone},
+                          training={"mixed_precision": precision})
+    trainer = Trainer(config, dataset, run, backbone=load_backbone(backbone), progress=False, device="cpu")
+    model, chunk = trainer.model, trainer.splits.train[:8]
+    batch = collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
+
+    def step() -> None:
+        with trainer.accelerator.autocast():
+            out = model(batch, compute_loss=True)
+        trainer.accelerator.backward(out.loss)
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad(set_to_none=True)
+
+    def forward() -> None:
+        with torch.no_grad(), trainer.accelerator.autocast():
+            model(batch)
+
+    step()  # warm-up (allocations, kernel selection)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    train_step = (time.perf_counter() - started) / repeats
+    model.eval()
+    forward()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        forward()
+    return {"train_step_s": round(train_step, 2), "forward_s": round((time.perf_counter() - started) / repeats, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="smollm2-135m")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--out", help="also write the figures (JSON) to this file")
+    args = parser.parse_args()
+    figures = {"machine": f"{platform.processor() or platform.machine()}, {cpu_threads()} torch threads",
+               "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": cpu_has_native_bf16(),
+               "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "backbone": args.backbone,
+               "batch_size": 8, "length": LENGTH}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        write_synthetic_dataset(data, SynthOptions(modalities=DIMS, n_samples=16, min_length=40, max_length=60,
+                                                   missing_rate=0.0, seed=0))
+        for precision in ("no", "bf16"):
+            figures[precision] = time_precision(data, Path(tmp) / precision, precision, args.backbone, args.repeats)
+    figures["bf16_over_fp32_train_step"] = round(figures["bf16"]["train_step_s"] / figures["no"]["train_step_s"], 2)
+    figures["bf16_over_fp32_forward"] = round(figures["bf16"]["forward_s"] / figures["no"]["forward_s"], 2)
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    print("JSON " + json.dumps(figures))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
