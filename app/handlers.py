@@ -7,6 +7,7 @@ reported in `ScoreResult.warnings` (shown as `gr.Warning`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,34 @@ def check_upload(path: str | None, what: str, extensions, max_mb: float) -> Path
     return file
 
 
+@dataclass
+class VideoPreview:
+    """What the video box shows after an upload: `path` replaces the upload (None: keep it); `message` says why."""
+
+    path: str | None = None
+    message: str | None = None
+
+
+def video_preview(video: str | None, state: AppState) -> VideoPreview:
+    """A converted preview for a video the browser cannot play (app/preview.py); scoring still reads the upload."""
+    from app.preview import browser_playable, make_preview
+
+    if not video or not Path(video).is_file() or _size_mb(Path(video)) > state.settings.max_upload_mb:
+        return VideoPreview()  # Score gives the specific error
+    source = Path(video)
+    if Path(video).suffix.lower() not in VIDEO_EXTENSIONS or browser_playable(source):
+        return VideoPreview()
+    kind = source.suffix.lower() or "this"
+    try:
+        preview = make_preview(source, source.parent, max_seconds=state.settings.max_minutes * 60)
+    except LimssrError as err:
+        return VideoPreview(message=f"Your browser cannot play {kind} videos and no preview could be made ({err}). "
+                                    "Only the preview is affected: Score reads the file as uploaded.")
+    state.previews.add(preview, source)
+    return VideoPreview(str(preview), f"Your browser cannot play {kind} videos, so the page shows a converted "
+                                      "preview. The score is computed from the file you uploaded.")
+
+
 def extraction_plan(config: LimssrConfig, state: AppState):
     """The core's extraction plan for this checkpoint, with the server's device, threads and duration limit."""
     from limssr_core.features import ExtractionConfig, plan_extraction
@@ -114,7 +143,8 @@ def extract_features(request: ScoreRequest, loaded: LoadedCheckpoint, state: App
     limits = state.settings
     video = check_upload(request.video, "video", VIDEO_EXTENSIONS, limits.max_upload_mb)
     if video is None:
-        raise LimssrError("no video: upload the routine video first")
+        raise LimssrError("no video: upload the routine video first (the video box takes only video files: "
+                          f"{', '.join(sorted(VIDEO_EXTENSIONS))})")
     audio = check_upload(request.audio, "audio file", AUDIO_EXTENSIONS, limits.max_audio_mb)
     commentary_file = check_upload(request.commentary_file, "commentary file", COMMENTARY_EXTENSIONS,
                                    limits.max_commentary_kb / 1000)
@@ -181,6 +211,7 @@ def _score(request: ScoreRequest, state: AppState, progress: ProgressFn | None, 
            timeline: bool = False, per_modality: bool = PER_MODALITY) -> ScoreResult:
     progress = progress or (lambda fraction, desc: None)
     started = time.perf_counter()
+    request = dataclasses.replace(request, video=state.previews.original(request.video))  # never score a preview
     progress(0.0, "loading the model (first request only)")
     loaded = state.registry.get(request.checkpoint)
     sample, plan, cached, warnings = extract_features(request, loaded, state, progress)

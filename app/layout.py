@@ -38,7 +38,7 @@ CSS = """
 #score-headline h2 { margin: 0.2em 0; }
 """
 
-# Clicking a point of the timeline seeks the uploaded video to that moment: each point's customdata is its start in
+# Page scripts (the page's <head>). Clicking a point of the timeline seeks the uploaded video to that moment: each point's customdata is its start in
 # seconds (reports/figures.py timeline_figure). Gradio has no click event for plots, so a small script listens to
 # plotly's own `plotly_click` on the timeline plot whenever Gradio (re)draws it.
 SEEK_JS = """
@@ -58,6 +58,16 @@ SEEK_JS = """
   };
   new MutationObserver(attach).observe(document.documentElement, {childList: true, subtree: true});
 })();
+// An upload the browser cannot play (.avi, .mpg, ...) would raise Gradio's red "Video not playable" toast before the
+// server swaps in its converted preview (app/preview.py) or says that only the preview is affected. The server
+// checks every upload, so the player's error is stopped on its way down (capture phase) for uploads; a failing
+// preview still reports.
+document.addEventListener('error', (event) => {
+  const target = event.target;
+  if (!(target instanceof HTMLVideoElement) || !target.closest('#video-input')) return;
+  if (/preview-[0-9a-f]{32}[.]mp4/.test(target.currentSrc || target.src || '')) return;
+  event.stopPropagation();
+}, true);
 </script>
 """
 
@@ -156,6 +166,13 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
             done = update.csv is not None
             yield (update.status, update.table, gr.update(value=update.csv, visible=done),
                    gr.update(value=update.json, visible=done))
+
+    def on_video_upload(video):
+        """A video the browser cannot play: show a converted preview instead (scoring reads the upload)."""
+        preview = guarded(lambda: handlers.video_preview(video, state))
+        if preview.message:
+            (gr.Info if preview.path else gr.Warning)(preview.message)
+        return gr.update(value=preview.path) if preview.path else gr.update()
 
     def report(result):
         path = guarded(lambda: handlers.report_file(result, state))
@@ -269,6 +286,8 @@ def build_demo(state: AppState, startup_problem: str | None = None) -> gr.Blocks
         timeline_btn.click(on_timeline, [*inputs, per_modality], [headline, panel, weights_plot, timeline_plot, moments,
                                                                   result_json, note, report_btn], api_name="timeline",
                            api_description="Score with the occlusion timeline (on the cached features).", **heavy)
+        video.upload(on_video_upload, [video], [video], concurrency_limit=1, concurrency_id="preview",
+                     api_visibility="private", show_progress="full")
         comp_btn.click(on_competition, [comp_videos, comp_commentary, checkpoint],
                        [comp_status, comp_table, comp_csv, comp_json], api_name="competition",
                        api_description="Score several routine videos into one ranked table.", **heavy)

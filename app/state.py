@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from app import catalog
 from app.catalog import BUNDLED, BUNDLED_PATH
+from app.preview import PreviewRegistry
 from limssr_core.model.checkpoint import read_card, read_config
 from limssr_core.config import LimssrConfig
 
@@ -154,11 +155,12 @@ def file_digest(path: str | Path | None) -> str:
 
 @dataclass
 class AppState:
-    """What every handler receives: settings, the model registry and the feature cache."""
+    """What every handler receives: settings, the model registry, the feature cache and the video previews."""
 
     settings: AppSettings
     registry: ModelRegistry
     features: FeatureCache
+    previews: PreviewRegistry = field(default_factory=PreviewRegistry)  # preview shown -> the uploaded original
 
     @classmethod
     def create(cls, settings: AppSettings) -> "AppState":

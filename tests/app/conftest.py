@@ -8,8 +8,10 @@ import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -79,6 +81,53 @@ def routines(tmp_path_factory) -> dict[str, Path]:
     shutil.copy(videos[0], root / "routine.xyz")
     files["badext"] = root / "routine.xyz"
     return files
+
+
+def transcode(src: Path, dst: Path, video_codec: str, audio_codec: str | None, size=None, fps: int = 25) -> Path:
+    """Re-encode a routine into another container / codec pair (the formats judges' cameras produce)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        width, height = size or (vin.codec_context.width, vin.codec_context.height)
+        vout = out.add_stream(video_codec, rate=fps)
+        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+        aout = out.add_stream(audio_codec, rate=44100, layout="stereo") if audio_codec else None
+        resampler = av.AudioResampler(format=aout.codec_context.format.name, layout="stereo", rate=44100) \
+            if aout else None
+        fifo, samples, index = av.AudioFifo(), 0, 0
+        streams = [vin] + ([inp.streams.audio[0]] if aout else [])
+        for packet in inp.demux(*streams):
+            for frame in packet.decode():
+                if packet.stream.type == "video":
+                    scaled = frame.reformat(width=width, height=height, format="yuv420p")
+                    scaled.pts, scaled.time_base = index, Fraction(1, fps)
+                    index += 1
+                    out.mux(vout.encode(scaled))
+                else:
+                    for chunk in resampler.resample(frame):
+                        chunk.pts = None
+                        fifo.write(chunk)
+                    size_ = aout.codec_context.frame_size or 1152
+                    while fifo.samples >= size_:
+                        block = fifo.read(size_)
+                        block.pts, block.time_base = samples, Fraction(1, 44100)
+                        samples += size_
+                        out.mux(aout.encode(block))
+        out.mux(vout.encode(None))
+        if aout:
+            out.mux(aout.encode(None))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def unplayable(routines, tmp_path_factory) -> dict[str, Path]:
+    """The routine in formats browsers cannot play (app/preview.py makes their previews)."""
+    root = tmp_path_factory.mktemp("unplayable")
+    return {
+        "avi": transcode(routines["video"], root / "routine.avi", "mpeg4", "pcm_s16le"),
+        "mpg": transcode(routines["video"], root / "routine.mpg", "mpeg1video", "mp2"),
+        "mkv": shutil.copy(routines["video"], root / "routine.mkv"),  # H.264 in a container browsers refuse
+        "hd_avi": transcode(routines["video"], root / "hd.avi", "mpeg4", None, size=(1280, 720)),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -55,3 +55,12 @@ def test_competition_tab_fills_a_ranked_table(browser, served_app, routines, tmp
     keep = os.environ.get("LIMSSR_COMPETITION_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, REPO / keep if not Path(keep).is_absolute() else keep)
+
+
+def test_an_avi_upload_shows_a_playable_preview_and_still_scores(browser, served_app, unplayable):
+    seen = browser.run("preview_check.cjs", served_app, unplayable["avi"], browser.chromium, timeout=400)
+    assert seen["errors"] == []
+    assert seen["playback"]["width"] > 0 and seen["playback"]["error"] is None, seen  # the preview plays
+    assert any("converted preview" in toast for toast in seen["toasts"]), seen
+    assert not any("not playable" in toast.lower() for toast in seen["toasts"] + seen["after"]), seen
+    assert seen["headline"].startswith("TES ")
