@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=30, help="labelled samples (all split=train)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--backbone", default="smollm2-135m")
-    parser.add_argument("--precision", default="bf16", help="the training's mixed_precision")
+    parser.add_argument("--precision", default="auto", help="the training's mixed_precision (auto: what `train` does)")
     parser.add_argument("--out", help="also write the figures (JSON) to this file")
     args = parser.parse_args()
 

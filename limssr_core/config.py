@@ -67,6 +67,7 @@ class TrainingConfig:
     modality_dropout: float = 0.0  # per step, also withhold each observed modality with this probability (keeps one)
     select_on: str = "val"  # model-selection split: val | test (test = reproduction of the published code only)
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
+    keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body

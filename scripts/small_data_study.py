@@ -35,6 +35,9 @@ SIZES = (60, 200)
 # name -> (model settings, training settings) on top of the library defaults; "default" is what `train` does.
 RECIPES: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
+    # which weights are kept (training/averaging.py): the best epoch (the default), or the second half's mean
+    "best-epoch": ({}, {"keep_weights": "best-epoch"}),
+    "average": ({}, {"keep_weights": "average"}),
     # the first study's "default"; its "no-standardise" is today's default
     "standardise": ({"standardise_features": True}, {}),
     "modality-dropout": ({}, {"modality_dropout": 0.3}),
@@ -114,20 +117,20 @@ def dataset_view(features: Path, out: Path, n_train: int) -> Path:
     return out
 
 
-def run_one(view: Path, run: Path, recipe: str) -> dict:
+def run_one(view: Path, run: Path, recipe: str, precision: str) -> dict:
     from limssr_core.training.run import build_config, train
 
     model_settings, training_settings = RECIPES[recipe]
     dataset = load_dataset(view, progress=False)
     config = build_config(dataset, length=LENGTH, model=dict(model_settings),
-                          training={"train_missing": "fixed:0.3", "seed": SEED, "mixed_precision": "bf16"}
+                          training={"train_missing": "fixed:0.3", "seed": SEED, "mixed_precision": precision}
                           | training_settings)
     if recipe == "identity-body":
         return run_identity(config, dataset, run)
     result = train(config, dataset, run, device="cpu", resume=run.exists(), progress=False)
     seconds = sum(row["seconds"] for row in result.history)
     return {"model": result.test_summary, "baseline": result.baseline_summaries.get("test"),
-            "best_epoch": result.best_epoch, "train_seconds": round(seconds, 1)}
+            "best_epoch": result.best_epoch, "keep": result.keep, "train_seconds": round(seconds, 1)}
 
 
 def run_identity(config, dataset, run: Path) -> dict:
@@ -148,11 +151,19 @@ def figures(summary: dict) -> tuple[float, float]:
     return summary["full"]["spearman"], summary["average_incomplete"]["spearman"]
 
 
+def kept(row: dict) -> str:
+    if row.get("keep") == "average":
+        from limssr_core.training.averaging import first_averaged_epoch
+
+        return f"mean of epochs {first_averaged_epoch(row['best_epoch']) + 1}-{row['best_epoch']}"
+    return f"epoch {row['best_epoch']}"
+
+
 def report(results: dict) -> str:
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     lines = [f"Machine: {hardware}. Test: the demo build's 180 test routines; rho = Spearman.", "",
              "| N train | recipe | LIMSSR full rho | LIMSSR avg-incomplete rho | baseline full rho | "
-             "baseline avg-incomplete rho | best epoch | train minutes |",
+             "baseline avg-incomplete rho | kept weights | train minutes |",
              "|---|---|---|---|---|---|---|---|"]
     for key, row in sorted(results.items(), key=lambda kv: (int(kv[0].split("/")[0]), kv[0])):
         n, recipe = key.split("/")
@@ -160,7 +171,7 @@ def report(results: dict) -> str:
         base = row["baseline"] or results.get(f"{n}/default", {}).get("baseline")  # same masks: same baseline
         base_full, base_average = figures(base) if base else (float("nan"), float("nan"))
         lines.append(f"| {n} | {recipe} | {full:.3f} | {average:.3f} | {base_full:.3f} | {base_average:.3f} | "
-                     f"{row['best_epoch']} | {row['train_seconds'] / 60:.1f} |")
+                     f"{kept(row)} | {row['train_seconds'] / 60:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -171,6 +182,8 @@ def main() -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--report", help="also write the results table (markdown) to this file")
+    parser.add_argument("--precision", default="auto",
+                        help="training autocast: auto (fp32 on a CPU) | bf16 (fast only with AMX / AVX512-BF16)")
     args = parser.parse_args()
     work = Path(args.work)
     routines, features = work / "routines", work / "features"
@@ -192,7 +205,8 @@ def main() -> int:
             if key in results:
                 continue
             print(f"training {key}", flush=True)
-            results[key] = run_one(view, work / "runs" / f"n{n}-{recipe}", recipe)
+            results[key] = run_one(view, work / "runs" / f"n{n}-{recipe}", recipe, args.precision)
+            results[key]["precision"] = args.precision
             results_path.write_text(json.dumps(results, indent=1) + "\n")
             print(f"{key}: model {figures(results[key]['model'])} in {results[key]['train_seconds']:.0f} s",
                   flush=True)

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     run = parser.add_argument_group("run")
     run.add_argument("--data", required=True, help="feature dataset folder (docs/data_format.md)")
-    run.add_argument("--out", required=True, help="run folder; becomes the checkpoint of the best epoch")
+    run.add_argument("--out", required=True, help="run folder; becomes the checkpoint of the kept weights (--keep-weights)")
     run.add_argument("--preset", choices=sorted(PRESETS), metavar="PRESET",
                      help="benchmark preset: sets T, epochs and dropout; explicit flags win. One of "
                           + ", ".join(sorted(PRESETS)))
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(dataset, model=model, training=given(args, args.training_fields), preset=args.preset,
                           length=args.length)
     result = train(config, dataset, out, device=device, resume=args.resume, progress=not args.no_progress)
-    print(f"best epoch {result.best_epoch}: selection rho {result.best_selection:.3f}; checkpoint in {out}")
+    print(f"kept {result.kept}: validation selection rho {result.best_selection:.3f}; checkpoint in {out}")
     if result.test_summary is not None:
         from limssr_core.evaluation.metrics import markdown_table
 

@@ -7,9 +7,10 @@ from limssr_core.config import LimssrConfig
 from limssr_core.evaluation.metrics import comparison_table, markdown_table
 
 
-def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, epoch: int, n_train: int,
+def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, kept: str, n_train: int,
                       test_summary: dict | None = None, notes: str = "", baseline: dict | None = None) -> str:
-    """`baseline`: the built-in ridge baseline's summaries {"select": ..., "test": ...} on the same splits."""
+    """`kept`: which weights the checkpoint holds, in words (Trainer.kept_text); `baseline`: the built-in ridge
+    baseline's summaries {"select": ..., "test": ...} on the same splits."""
     training = config.training
     lo, hi = config.score_range
     modalities = "\n".join(f"| {m.name} | {m.dim} | `{m.extractor}` | {m.length} |" for m in config.modalities)
@@ -32,7 +33,7 @@ def render_model_card(config: LimssrConfig, summary: dict, selection_split: str,
         f"training-time missingness `{training.train_missing}`",
         f"- AdamW lr {training.lr:g}, weight decay {training.weight_decay:g}, batch {training.batch_size}, "
         f"{training.epochs} epochs (warm-up {training.warmup_epochs}), seed {training.seed}",
-        f"- Selected at epoch {epoch} on {selection_split} by `{training.select_metric}` Spearman",
+        f"- Kept: {kept}",
         "",
         f"## Evaluation on the selection split ({selection_split})",
         "",

@@ -2,7 +2,8 @@
 
 Settings come in three layers, later ones winning: the config dataclasses' defaults, a benchmark preset
 (`training/presets.py`), and the caller's explicit settings (the command line's flags, generated from the config
-fields). The run folder is the checkpoint of the best epoch; with a test split it also gets the test table in its card.
+fields). The run folder is the checkpoint of the kept weights (the best epoch, or the late epochs' average:
+`training/averaging.py`); with a test split it also gets the test table in its card.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def calibrate(model, samples: list, split: str, train_samples: list):
 
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train, keep the best epoch in `out`, fit the built-in baseline beside it, evaluate both on the selection split
+    """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection split
     and (selection on val, a test split present) on test, and write the card with those tables."""
     trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
     result = trainer.fit(resume=resume)
@@ -112,7 +113,7 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on
         model.config.calibration = calibrate(model, trainer.splits.select, "val", trainer.splits.train).to_json()
         update_config(out, model.config)
-    card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.best_epoch,
+    card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.kept,
                              len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries)
     if result.test_summary is not None:
         write_card(out, card, model.config, result.test_summary, "test")

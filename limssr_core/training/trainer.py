@@ -29,6 +29,7 @@ from limssr_core.evaluation.evaluate import evaluate_model, selection_score
 from limssr_core.model.limssr import LimssrModel
 from limssr_core.model.projector import segment_statistics
 from limssr_core.runtime import apply_cpu_threads, has_package, resolve_device, resolve_precision
+from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, resolve_keep
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
 
@@ -46,6 +47,8 @@ class TrainResult:
     best_epoch: int
     best_selection: float
     best_summary: dict
+    keep: str = "best-epoch"  # best-epoch | average (training/averaging.py)
+    kept: str = ""  # which weights the checkpoint holds, in words (the card's "Kept" line)
     history: list[dict] = field(default_factory=list)
     test_summary: dict | None = None
     baseline_summaries: dict = field(default_factory=dict)  # the built-in baseline on "select" (and "test")
@@ -136,6 +139,7 @@ class Trainer:
         training = config.training
         self.mode = MissingnessMode.parse(training.train_missing)
         self.splits = make_splits(dataset, config)
+        self.keep = resolve_keep(training.keep_weights, len(self.splits.select))
         names = config.modality_names
         self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout)
         if self.mode.kind == "fixed":
@@ -177,6 +181,7 @@ class Trainer:
         self.crop_rng = np.random.default_rng(training.seed + 2)
         self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
         self.history: list[dict] = []
+        self.average = WeightAverage()  # keep_weights=average: the running mean of the late epochs' weights
 
     def set_feature_statistics(self) -> None:
         """Each projector's standardisation from the training split, as training sees it (model/projector.py)."""
@@ -203,7 +208,7 @@ class Trainer:
             "model": resumable_state(self.unwrapped), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "crop_rng": self.crop_rng.bit_generator.state,
             "policy_rng": self.policy.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-            "config": self.config.to_json(),
+            "config": self.config.to_json(), "average": self.average.to_state(),
         }
         tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -227,6 +232,8 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.best_selection = state["epoch"], state["best_selection"]
         self.best_epoch, self.best_summary, self.history = state["best_epoch"], state["best_summary"], state["history"]
+        if "average" in state:
+            self.average = WeightAverage.from_state(state["average"])
         return True
 
     # ------------------------------------------------------------------------------------------------------------
@@ -274,31 +281,72 @@ class Trainer:
         while self.epoch < training.epochs:
             started = time.time()
             losses = self.train_epoch()
-            with self.accelerator.autocast():  # validate in the precision the model trains in
-                summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
-            selection = selection_score(summary, training.select_metric)
-            improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
-            if improved:
-                self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
-                if self.accelerator.is_main_process:
-                    card = render_model_card(self.config, summary, self.splits.select_name, self.epoch + 1,
-                                             len(self.splits.train))
-                    save_checkpoint(self.unwrapped, self.run_dir, card, summary=summary, summary_split="val")
+            if self.keep == "best-epoch":
+                summary, selection, improved = self.validate_epoch()
+            else:
+                summary, selection, improved = None, math.nan, False
+                if self.epoch >= first_averaged_epoch(training.epochs):
+                    self.average.update(resumable_state(self.unwrapped))
             row = {
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
                 "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
-                "val_full_spearman": summary["full"]["spearman"],
-                "val_average_spearman": summary["average_incomplete"]["spearman"],
+                "val_full_spearman": summary["full"]["spearman"] if summary else math.nan,
+                "val_average_spearman": summary["average_incomplete"]["spearman"] if summary else math.nan,
                 "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),
             }
             self.history.append(row)
             self.log(row)
             self.epoch += 1
             self.save_state()
+        if self.keep == "average":
+            self.keep_average()
         if self.tracker is not None:
             self.accelerator.end_training()
-        return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.history)
+        return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.keep,
+                           self.kept_text(), self.history)
+
+    def validate(self) -> tuple[dict, float]:
+        with self.accelerator.autocast():  # validate in the precision the model trains in
+            summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
+        return summary, selection_score(summary, self.config.training.select_metric)
+
+    def validate_epoch(self) -> tuple[dict, float, bool]:
+        """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far."""
+        summary, selection = self.validate()
+        improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
+        if improved:
+            self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
+            self.save_checkpoint(summary)
+        return summary, selection, improved
+
+    def keep_average(self) -> None:
+        """keep_weights=average: load the late epochs' mean weights, validate them once, save them."""
+        model = self.unwrapped
+        model.load_state_dict(self.average.averaged(model.state_dict()), strict=False)
+        self.best_summary, self.best_selection = self.validate()
+        self.best_epoch = self.config.training.epochs - 1
+        self.save_checkpoint(self.best_summary)
+        log.info("kept %s: val rho full %.3f avg-incomplete %.3f", self.kept_text(),
+                 self.best_summary["full"]["spearman"], self.best_summary["average_incomplete"]["spearman"])
+
+    def save_checkpoint(self, summary: dict) -> None:
+        if self.accelerator.is_main_process:
+            card = render_model_card(self.config, summary, self.splits.select_name, self.kept_text(),
+                                     len(self.splits.train))
+            save_checkpoint(self.unwrapped, self.run_dir, card, summary=summary, summary_split="val")
+
+    def kept_text(self) -> str:
+        """Which weights the checkpoint holds, in words."""
+        training = self.config.training
+        if self.keep == "average":
+            first = first_averaged_epoch(training.epochs) + 1
+            why = (f"the validation split, {len(self.splits.select)} samples, is too small to choose an epoch"
+                   if training.keep_weights == "auto" else "asked for with --keep-weights average")
+            return (f"the mean of the weights at the end of epochs {first}-{training.epochs} (stochastic weight "
+                    f"averaging; {why})")
+        return f"epoch {self.best_epoch + 1}, the best on {self.splits.select_name} by `{training.select_metric}` " \
+               "Spearman"
 
     def log(self, row: dict) -> None:
         if not self.accelerator.is_main_process:
@@ -313,5 +361,8 @@ class Trainer:
         if self.tracker is not None:
             self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                                  step=row["epoch"])
+        if math.isnan(row["val_full_spearman"]):  # keep_weights=average validates once, at the end
+            log.info("epoch %d: loss %.4f", row["epoch"], row["train_loss"])
+            return
         log.info("epoch %d: loss %.4f  val rho full %.3f avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
                  row["val_full_spearman"], row["val_average_spearman"], "  (best, saved)" if row["best"] else "")
