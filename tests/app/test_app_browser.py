@@ -64,3 +64,10 @@ def test_an_avi_upload_shows_a_playable_preview_and_still_scores(browser, served
     assert any("converted preview" in toast for toast in seen["toasts"]), seen
     assert not any("not playable" in toast.lower() for toast in seen["toasts"] + seen["after"]), seen
     assert seen["headline"].startswith("TES ")
+
+
+def test_a_file_that_is_no_video_dropped_on_the_video_box_gets_a_specific_message(browser, served_app, routines):
+    seen = browser.run("dropped_file_check.cjs", served_app, routines["docx"], browser.chromium)
+    assert seen["errors"] == [] and seen["video"] == 0
+    assert any("Invalid file type: notes.docx" in toast for toast in seen["toasts"]), seen  # Gradio's own check
+    assert any("no video: upload the routine video first" in toast and ".mp4" in toast for toast in seen["after"]), seen
