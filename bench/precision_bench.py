@@ -10,7 +10,6 @@ them, and `runtime.resolve_precision` warns when bf16 is asked for there. Prints
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -20,6 +19,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures_io import report_figures  # noqa: E402
 
 from limssr_core.data.collate import collate  # noqa: E402
 from limssr_core.data.dataset import load_dataset  # noqa: E402
@@ -83,13 +85,7 @@ def main() -> int:
             figures[precision] = time_precision(data, Path(tmp) / precision, precision, args.backbone, args.repeats)
     figures["bf16_over_fp32_train_step"] = round(figures["bf16"]["train_step_s"] / figures["no"]["train_step_s"], 2)
     figures["bf16_over_fp32_forward"] = round(figures["bf16"]["forward_s"] / figures["no"]["forward_s"], 2)
-    width = max(len(k) for k in figures)
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
-    print("JSON " + json.dumps(figures))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(figures, indent=1) + "\n")
+    report_figures(figures, args.out)
     return 0
 
 

@@ -12,7 +12,6 @@ Prints its figures and a JSON line; `--out` also writes them to a file (bench/re
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -22,6 +21,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures_io import report_figures  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.data.generic import read_labels, write_labels  # noqa: E402
@@ -66,13 +68,7 @@ def main() -> int:
         "seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 2),
         "target_minutes": 5.0,
     }
-    width = max(len(k) for k in figures)
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
-    print("JSON " + json.dumps(figures))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(figures, indent=1) + "\n")
+    report_figures(figures, args.out)
     return 0
 
 
