@@ -84,6 +84,7 @@ class Scorer:
         # timeline occlusions run only from their first occluded position, on the unoccluded pass's key/value cache;
         # False runs every occluded sequence whole (the side-by-side baseline of bench/app_bench.py)
         self.reuse_cache = True
+        self.timeline_width, self.timeline_stride = TIMELINE_WIDTH, TIMELINE_STRIDE  # segments per moment, between
 
     @property
     def modality_names(self) -> list[str]:
@@ -163,7 +164,7 @@ class Scorer:
         targets = {"all": [m.name for m in on_timeline]}
         if per_modality:
             targets |= {m.name: [m.name] for m in on_timeline}
-        moments = moment_windows(lengths[reference])
+        moments = moment_windows(lengths[reference], self.timeline_width, self.timeline_stride)
         per_window_jobs: dict[int, list[tuple[int, str, Sample]]] = {k: [] for k in range(len(windows))}
         for i, moment in enumerate(moments):
             for key, names in targets.items():
@@ -191,7 +192,7 @@ class Scorer:
             effect = {key: denorm(base) - denorm(float(np.mean(per_window[(i, key)]))) for key in targets}
             points.append(TimelinePoint(a, b, a * seconds if seconds else None, b * seconds if seconds else None,
                                         effect))
-        return Timeline(reference, TIMELINE_WIDTH, TIMELINE_STRIDE, segment_seconds,
+        return Timeline(reference, self.timeline_width, self.timeline_stride, segment_seconds,
                         [name for name in targets if name != "all"], points, top_moments(points, True),
                         top_moments(points, False))
 

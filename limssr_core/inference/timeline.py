@@ -1,7 +1,10 @@
 """Where in the routine the score came from: the score change when each moment is occluded.
 
-A moment is a window of `width` segments (default 4) every `stride` segments (default 2) on the video's timeline,
-the last one flush with the end, so the windows cover the whole routine. Occluding a moment shows the model that
+A moment is a window of `width` segments (default 4) every `stride` segments (default 4: the moments tile the routine,
+each a distinct stretch of time, about 5 s with the bundled checkpoint) on the video's timeline, the last one flush
+with the end, so the windows cover the whole routine. Overlapping moments (stride 2) would double the cost for a
+smoother line of the same information: on a 3-minute routine the tiled line costs about half a scoring request
+(docs/app.md, "Speed"). Occluding a moment shows the model that
 modality's learned missing-token embedding at those segments (never zeros), for every present modality on the
 timeline together ("all") and, on request (`per_modality`), for each one alone; a modality with another segment
 count occludes the same stretch of time. Its `effect` is the routine's score minus the occluded score: positive where
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 TIMELINE_WIDTH = 4  # segments per occluded moment
-TIMELINE_STRIDE = 2  # segments between moments
+TIMELINE_STRIDE = 4  # segments between moment starts (= the width: moments tile the routine)
 TOP_MOMENTS = 3
 PER_MODALITY = False  # also occlude each modality alone (one line per modality; about 2-3x the combined line's cost)
 

@@ -11,7 +11,9 @@ from limssr_core.model.limssr import LimssrModel
 
 
 def test_moments_cover_the_routine_and_scale_across_segment_counts():
-    assert moment_windows(9) == [(0, 4), (2, 6), (4, 8), (5, 9)]
+    assert moment_windows(12) == [(0, 4), (4, 8), (8, 12)]  # the default: moments tile the routine
+    assert moment_windows(9) == [(0, 4), (4, 8), (5, 9)]  # the last one flush with the end
+    assert moment_windows(9, width=4, stride=2) == [(0, 4), (2, 6), (4, 8), (5, 9)]
     assert moment_windows(3) == [(0, 3)]
     assert scaled((4, 8), 20, 10) == (2, 4) and scaled((5, 6), 20, 10) == (2, 3)
 
@@ -36,7 +38,7 @@ def test_the_timeline_extends_the_prediction_and_follows_the_occluded_features(s
     timeline = prediction.timeline
     assert timeline.reference == "video" and timeline.modalities == ["video", "audio"]
     assert [(p.start_segment, p.end_segment) for p in timeline.points] == moment_windows(14)
-    assert timeline.points[1].start_s == pytest.approx(2.56)
+    assert timeline.points[1].start_s == pytest.approx(4 * 1.28)
     assert all(set(p.effect) == {"all", "video", "audio"} for p in timeline.points)
     effects = np.array([p.effect["all"] for p in timeline.points])
     assert np.abs(effects).max() > 1e-4  # occluding real features with the missing token moves the score
