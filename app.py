@@ -11,6 +11,10 @@ import logging
 import os
 import sys
 
+from limssr_core.runtime import prefer_passive_openmp
+
+prefer_passive_openmp()  # before torch (and with it OpenMP) is first imported: waiting threads sleep, not spin
+
 
 def _env(name: str, default=None, *fallbacks: str):
     for key in (name, *fallbacks):
@@ -50,6 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-minutes", type=float, default=float(_env("LIMSSR_MAX_MINUTES", d.max_minutes)),
                    help=f"longer routines are refused (env LIMSSR_MAX_MINUTES; default {d.max_minutes:g}: a free "
                         "skate of about 4 minutes plus margin)")
+    p.add_argument("--max-video-fps", type=float, default=float(_env("LIMSSR_MAX_VIDEO_FPS", d.max_video_fps)),
+                   help="decoding budget: at most --max-minutes of video at this frame rate (env "
+                        f"LIMSSR_MAX_VIDEO_FPS; default {d.max_video_fps:g})")
+    p.add_argument("--max-video-megapixels-per-s", type=float,
+                   default=float(_env("LIMSSR_MAX_VIDEO_MEGAPIXELS_PER_S", d.max_video_megapixels_per_s)),
+                   help="decoding budget: at most --max-minutes of video at this many megapixels per second (env "
+                        f"LIMSSR_MAX_VIDEO_MEGAPIXELS_PER_S; default {d.max_video_megapixels_per_s:g}: 1080p at 30 "
+                        "fps; a larger video may be shorter)")
     p.add_argument("--concurrency", type=int, default=int(_env("LIMSSR_CONCURRENCY", 2)),
                    help="requests processed at once (env LIMSSR_CONCURRENCY; default 2)")
     p.add_argument("--queue-size", type=int, default=int(_env("LIMSSR_QUEUE_SIZE", 16)),
@@ -90,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = AppSettings(
         checkpoint=args.checkpoint, device=args.device, max_upload_mb=args.max_upload_mb,
-        max_minutes=args.max_minutes, concurrency=args.concurrency, queue_size=args.queue_size,
+        max_minutes=args.max_minutes, max_video_fps=args.max_video_fps,
+        max_video_megapixels_per_s=args.max_video_megapixels_per_s, concurrency=args.concurrency, queue_size=args.queue_size,
         max_routines=args.max_routines,
         max_audio_mb=args.max_audio_mb, max_commentary_kb=args.max_commentary_kb,
         threads=args.threads, feature_cache=args.feature_cache,

@@ -17,7 +17,7 @@ from app.state import BUNDLED, AppState, LoadedCheckpoint, file_digest
 from limssr_core.config import LimssrConfig
 from limssr_core.errors import LimssrError
 from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
-from limssr_core.features.media import check_routine_duration
+from limssr_core.features.media import MediaError, check_decode_budget, check_routine_duration, probe
 from limssr_core.features.registry import ModalityStatus
 from limssr_core.features.segments import segment_seconds, untimed_modalities
 from limssr_core.inference.timeline import PER_MODALITY
@@ -105,6 +105,12 @@ def video_preview(video: str | None, state: AppState) -> VideoPreview:
     if Path(video).suffix.lower() not in VIDEO_EXTENSIONS or browser_playable(source):
         return VideoPreview()
     kind = source.suffix.lower() or "this"
+    try:  # a video Score would refuse for its decoding work gets no preview work either
+        check_decode_budget(probe(source), *state.settings.decode_budget())
+    except MediaError as err:
+        setting = f" (server setting {LIMIT_SETTINGS[err.limit]})" if err.limit in LIMIT_SETTINGS else ""
+        return VideoPreview(message=f"Your browser cannot play {kind} videos, and this one cannot be scored here: "
+                                    f"{err}{setting}")
     try:
         preview = make_preview(source, source.parent, max_seconds=state.settings.max_minutes * 60)
     except LimssrError as err:
@@ -115,12 +121,19 @@ def video_preview(video: str | None, state: AppState) -> VideoPreview:
                                       "preview. The score is computed from the file you uploaded.")
 
 
+# the extraction limits the app sets -> the app settings behind them (named in the refusal)
+LIMIT_SETTINGS = {"max_duration_s": "--max-minutes", "max_video_frames": "--max-video-fps x --max-minutes",
+                  "max_video_megapixels": "--max-video-megapixels-per-s x --max-minutes"}
+
+
 def extraction_plan(config: LimssrConfig, state: AppState):
     """The core's extraction plan for this checkpoint, with the server's device, threads and duration limit."""
     from limssr_core.features import ExtractionConfig, plan_extraction
 
+    frames, megapixels = state.settings.decode_budget()
     settings = ExtractionConfig(device=state.settings.device, num_threads=state.settings.threads,
-                                max_duration_s=state.settings.max_minutes * 60)
+                                max_duration_s=state.settings.max_minutes * 60, max_video_frames=frames,
+                                max_video_megapixels=megapixels)
     return plan_extraction(config, settings)
 
 
@@ -138,7 +151,6 @@ def _stage_progress(progress: ProgressFn) -> Callable[[str, float], None]:
 def extract_features(request: ScoreRequest, loaded: LoadedCheckpoint, state: AppState, progress: ProgressFn):
     """(SampleFeatures, plan, was_cached, extra warnings); identical inputs reuse the cached extraction."""
     from limssr_core.features import extract_sample
-    from limssr_core.features.media import MediaError
 
     limits = state.settings
     video = check_upload(request.video, "video", VIDEO_EXTENSIONS, limits.max_upload_mb)
@@ -164,9 +176,9 @@ def extract_features(request: ScoreRequest, loaded: LoadedCheckpoint, state: App
                                   config=plan.config, modalities=plan.modalities,
                                   progress_callback=_stage_progress(progress))
         except MediaError as err:
-            if err.limit == "max_duration_s":  # name the app's own setting for that limit
-                raise MediaError(f"{err} (server setting --max-minutes)", limit=err.limit, value=err.value,
-                                 allowed=err.allowed) from None
+            if err.limit in LIMIT_SETTINGS:  # name the app's own setting for that limit
+                raise MediaError(f"{err} (server setting {LIMIT_SETTINGS[err.limit]})", limit=err.limit,
+                                 value=err.value, allowed=err.allowed) from None
             raise
 
     sample, cached = state.features.get_or_compute(key, compute)

@@ -41,6 +41,11 @@ class AppSettings:
     max_audio_mb: float = 100.0  # a separate audio file
     max_commentary_kb: float = 256.0  # a commentary file; text beyond 20000 characters is cut with a warning
     max_minutes: float = 6.0  # the longest routine: a free skate of about 4 minutes plus margin
+    # decoding work per request (features/media.check_decode_budget): at most `max_minutes` of video at this many
+    # frames per second, and at most `max_minutes` of this many megapixels per second (1080p at 30 fps); shorter
+    # videos may have more (e.g. 90 s of 4K at 30 fps), larger ones are refused with how to re-encode them
+    max_video_fps: float = 60.0
+    max_video_megapixels_per_s: float = 1920 * 1080 * 30 / 1e6
     concurrency: int = 2  # scoring requests processed at once
     queue_size: int = 16  # waiting requests beyond which new ones are refused
     max_routines: int = 20  # routines one Competition upload may hold
@@ -51,6 +56,12 @@ class AppSettings:
     hub_allowlist: tuple[str, ...] = ()  # Hub checkpoint ids (or owner/*) visitors may choose
     max_loaded_checkpoints: int = 2  # checkpoints kept loaded at once (least recently used dropped first)
     preload: bool = True  # load the default checkpoint and extractors at start, in the background
+
+
+    def decode_budget(self) -> tuple[int, float]:
+        """(frames, megapixels) one request may decode: the rates over the longest routine."""
+        seconds = self.max_minutes * 60
+        return int(seconds * self.max_video_fps), seconds * self.max_video_megapixels_per_s
 
 
 @dataclass

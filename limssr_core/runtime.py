@@ -8,15 +8,23 @@ thread count mean the same thing everywhere.
 - Precision: `auto` is bf16 autocast on CUDA and fp32 (`no`) on the CPU; `bf16` is allowed on both (a CPU with AMX
   trains faster in it; one without native bf16 instructions runs it emulated, several times slower than fp32, and a
   warning says so); `fp16` needs CUDA.
-- Threads: an explicit count wins, then `$LIMSSR_THREADS`, then the cores this process may actually run on
-  (`os.sched_getaffinity`, which honours taskset and container CPU sets), never torch's guess of the machine's cores.
+- Threads: an explicit count wins, then `$LIMSSR_THREADS`, then the cores this process may actually run on: its CPU
+  affinity (`os.sched_getaffinity`: taskset, container CPU sets), capped by a cgroup CPU quota (`docker --cpus`, a
+  Space's vCPUs on a larger host), never torch's guess of the machine's cores. Too many threads on too few cores
+  make every parallel region wait for a descheduled thread.
+- OpenMP waits passively: the entry points (`python -m limssr_core`, `app.py`) call `prefer_passive_openmp` before
+  torch loads, so threads that wait sleep instead of spinning, which under CPU contention (another job on the same
+  cores) spends the cores on that job's and our own work; measured by bench/threads_bench.py (idle: no change;
+  under load: 0.71-0.78x the time). A value the user set in `$OMP_WAIT_POLICY` is kept.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
+import sys
 from pathlib import Path
 
 from limssr_core.errors import LimssrError
@@ -24,6 +32,8 @@ from limssr_core.errors import LimssrError
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 THREADS_ENV = "LIMSSR_THREADS"
+OPENMP_WAIT_ENV = "OMP_WAIT_POLICY"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bf16 matrix instructions
 
 log = logging.getLogger(__name__)
@@ -75,12 +85,47 @@ def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
-def available_cores() -> int:
-    """Cores this process may run on (CPU affinity), at least 1."""
+def cgroup_cpu_quota(root: str | Path = CGROUP_ROOT) -> float | None:
+    """The CPUs a cgroup quota lets this container use (e.g. 2.0 for `docker --cpus 2`), or None without a quota.
+
+    Reads cgroup v2's `cpu.max` ("QUOTA PERIOD", or "max PERIOD") or v1's `cpu/cpu.cfs_quota_us` (-1: none) and
+    `cpu/cpu.cfs_period_us`, as seen from inside the container. The standard library has no reader for this
+    (`os.process_cpu_count` counts affinity only), so it is written here.
+    """
+    root = Path(root)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        if (root / "cpu.max").is_file():
+            quota, period = (root / "cpu.max").read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        if (root / "cpu" / "cpu.cfs_quota_us").is_file():
+            quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+            return None if quota <= 0 or period <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def available_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (rounded up); at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
+
+
+def prefer_passive_openmp() -> bool:
+    """Ask OpenMP to let waiting threads sleep rather than spin (`OMP_WAIT_POLICY=PASSIVE`) unless the user chose.
+
+    OpenMP reads the variable once, when torch first loads it, so entry points call this before importing torch;
+    returns whether it can still take effect in this process.
+    """
+    os.environ.setdefault(OPENMP_WAIT_ENV, "PASSIVE")
+    return "torch" not in sys.modules
 
 
 def cpu_threads(requested: int | None = None) -> int:

@@ -48,6 +48,7 @@ def test_bf16_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatch, caplog):
 
 def test_thread_rule(monkeypatch):
     monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    monkeypatch.setattr(runtime, "cgroup_cpu_quota", lambda: None)
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2})
     assert runtime.cpu_threads() == 3  # the cores this process may use, not the machine's
     assert runtime.cpu_threads(1) == 1
@@ -72,3 +73,53 @@ def test_train_on_cuda_without_a_gpu_is_an_error_not_a_cpu_run(monkeypatch, tmp_
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--device", "cuda"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_cgroup_cpu_quota_caps_the_threads(tmp_path, monkeypatch):
+    v2, v1, none, broken = (tmp_path / n for n in ("v2", "v1", "none", "broken"))
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    (none / "cpu").mkdir(parents=True)
+    (none / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (none / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    broken.mkdir()
+    (broken / "cpu.max").write_text("garbage")
+    assert runtime.cgroup_cpu_quota(v2) == 1.5 and runtime.cgroup_cpu_quota(v1) == 2.0
+    assert runtime.cgroup_cpu_quota(none) is None and runtime.cgroup_cpu_quota(broken) is None
+    assert runtime.cgroup_cpu_quota(tmp_path / "absent") is None
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert runtime.cgroup_cpu_quota(v2) is None
+    # a container given 2 CPUs on a 16-core host: 2 threads, not 16
+    monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(runtime, "cgroup_cpu_quota", lambda: 2.0)
+    assert runtime.cpu_threads() == 2
+    monkeypatch.setattr(runtime, "cgroup_cpu_quota", lambda: 1.5)
+    assert runtime.cpu_threads() == 2  # rounded up
+    monkeypatch.setattr(runtime, "cgroup_cpu_quota", lambda: 0.2)
+    assert runtime.cpu_threads() == 1
+    monkeypatch.setattr(runtime, "cgroup_cpu_quota", lambda: 64.0)
+    assert runtime.cpu_threads() == 16  # the quota never raises the count above the affinity
+
+
+def test_openmp_waits_passively_in_the_entry_points_unless_the_user_chose(monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.delenv(runtime.OPENMP_WAIT_ENV, raising=False)
+    assert runtime.prefer_passive_openmp() is False  # torch is already loaded in this test process: too late
+    assert runtime.os.environ[runtime.OPENMP_WAIT_ENV] == "PASSIVE"
+    monkeypatch.setenv(runtime.OPENMP_WAIT_ENV, "ACTIVE")
+    runtime.prefer_passive_openmp()
+    assert runtime.os.environ[runtime.OPENMP_WAIT_ENV] == "ACTIVE"  # the user's choice is kept
+    # the command line's entry point sets it before torch loads
+    code = ("import runpy, sys, os; sys.argv = ['limssr_core', '--help'];\n"
+            "try:\n    runpy.run_module('limssr_core', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('WAIT', os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in runtime.os.environ.items() if k != runtime.OPENMP_WAIT_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "WAIT PASSIVE" in out.stdout

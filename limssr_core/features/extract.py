@@ -26,7 +26,7 @@ from limssr_core.features.commentary import (
     text_problem,
 )
 from limssr_core.features.flow import FlowAccumulator
-from limssr_core.features.media import MediaError, MediaInfo, decode_audio, iter_frames, probe
+from limssr_core.features.media import MediaError, MediaInfo, check_decode_budget, decode_audio, iter_frames, probe
 from limssr_core.features.registry import (
     DEFAULT_MODALITIES,
     EXTRACTORS,
@@ -84,6 +84,7 @@ def extract_sample(
     progress("probe", 0.0)
     video_path = Path(video_path)
     info = probe(video_path, config.max_duration_s, need_video=False)
+    check_decode_budget(info, config.max_video_frames, config.max_video_megapixels)
     warnings = info.warnings
     segments, fps = build_timeline(info, config, warnings)
     if not segments:

@@ -172,6 +172,30 @@ def probe(path: str | Path, max_duration_s: float | None = None, need_video: boo
     return MediaInfo(path, size, format_name, duration, video_info, audio_info, len(videos), len(audios), warnings)
 
 
+def check_decode_budget(info: MediaInfo, max_frames: int | None = None, max_megapixels: float | None = None) -> None:
+    """Refuse a video whose decoding alone would exceed a budget (MediaError naming the limit), else return.
+
+    Extraction decodes every frame at its full size, so its time grows with the frame count (the CNN, the optical
+    flow) and with the decoded pixels (the decoder); a duration limit alone does not bound it (6 minutes of 4K at
+    60 fps is 24x the pixels of 720p at 30 fps). None: no limit.
+    """
+    video = info.video
+    if video is None:
+        return
+    frames = video.num_frames
+    megapixels = frames * video.width * video.height / 1e6
+    shape = f"{video.width}x{video.height} at {video.fps:.4g} fps for {_hms(info.duration_s)}"
+    if max_frames is not None and frames > max_frames:
+        raise MediaError(f"{info.path.name}: {shape} is {frames} frames to decode; the limit is {max_frames}. "
+                         "Lower its frame rate (e.g. ffmpeg -i IN -r 30 OUT.mp4) or cut it",
+                         limit="max_video_frames", value=frames, allowed=max_frames)
+    if max_megapixels is not None and megapixels > max_megapixels:
+        raise MediaError(f"{info.path.name}: {shape} is {megapixels / 1000:.1f} gigapixels to decode; the limit is "
+                         f"{max_megapixels / 1000:.1f}. Re-encode it smaller (e.g. ffmpeg -i IN -vf scale=-2:1080 "
+                         "OUT.mp4) or cut it", limit="max_video_megapixels", value=megapixels,
+                         allowed=max_megapixels)
+
+
 def _probe_video(container, stream, path: Path, warnings: list[str]) -> VideoInfo:
     """Demux (no decoding) the video packets for exact timestamps; read rotation from the first decoded frame."""
     import av

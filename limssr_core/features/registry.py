@@ -57,6 +57,8 @@ class ExtractionConfig:
     max_segments: int | None = 512  # cap on segments per sample (None: no cap)
     segment_policy: str = "pool"  # "pool" (average neighbours down to the cap) | "crop" (keep the first ones)
     max_duration_s: float = 1800.0  # longer inputs are refused (MediaError)
+    max_video_frames: int | None = None  # videos with more frames are refused (MediaError; None: no limit)
+    max_video_megapixels: float | None = None  # videos with more decoded pixels (frames x width x height) too
     silence_rms: float = 1e-3  # whole-track RMS (full scale = 1.0) below this is "audio silent" (about -60 dBFS)
     frames_per_segment: int = 2  # frames sampled (evenly) per segment for the CNN
     image_size: int = 224  # (id) CNN input, whole frame resized (aspect not kept)

@@ -136,6 +136,18 @@ def test_too_large_too_long_and_no_usable_modality(state, fixture_checkpoint, ro
     short = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_minutes=0.05, preload=False))
     with pytest.raises(LimssrError, match=r"the limit is 0m03s \(server setting --max-minutes\)"):
         handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), short)
+    # the decoding budget: frames and pixels per request, each named by its server setting
+    few_frames = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_minutes=5, max_video_fps=0.1,
+                                             preload=False))
+    with pytest.raises(LimssrError, match=r"frames to decode; the limit is 30\. .*\(server setting "
+                                          r"--max-video-fps x --max-minutes\)"):
+        handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), few_frames)
+    few_pixels = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_video_megapixels_per_s=1e-5,
+                                             preload=False))
+    with pytest.raises(LimssrError, match=r"gigapixels to decode; .*\(server setting --max-video-megapixels-per-s"):
+        handlers.score_routine(ScoreRequest(str(routines["video"]), checkpoint=str(fixture_checkpoint)), few_pixels)
+    defaults = AppSettings()
+    assert defaults.decode_budget() == (21600, pytest.approx(360 * 1920 * 1080 * 30 / 1e6))
     # an .mp4 without a video stream, its track replaced by a silent one, no commentary: nothing to score from
     with pytest.raises(LimssrError, match="no usable modality in this input: video: no video stream .*"
                                           "audio: audio silent .* commentary: no commentary given"):

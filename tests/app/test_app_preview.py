@@ -89,6 +89,12 @@ def test_upload_handler_previews_only_what_the_browser_cannot_play_and_scoring_r
         handlers.score_routine(ScoreRequest(shown.path, checkpoint=str(fixture_checkpoint)), state)
     assert read == [str(unplayable["avi"])]  # the original, never the re-encoded preview
 
+    # a video over the decoding budget gets no preview work: the note says Score will refuse it, and why
+    small = AppState.create(AppSettings(checkpoint=str(fixture_checkpoint), max_video_fps=0.01, preload=False))
+    refused = handlers.video_preview(str(unplayable["avi"]), small)
+    assert refused.path is None and "cannot be scored here" in refused.message
+    assert "frames to decode" in refused.message and "--max-video-fps" in refused.message
+
     monkeypatch.setattr("app.preview.make_preview", lambda *a, **k: (_ for _ in ()).throw(LimssrError("disk full")))
     failed = handlers.video_preview(str(unplayable["mpg"]), state)
     assert failed.path is None and "Only the preview is affected" in failed.message and "disk full" in failed.message

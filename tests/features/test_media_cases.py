@@ -96,6 +96,25 @@ def test_duration_cap(media):
         run(media["normal"], config=ExtractionConfig(max_duration_s=1.0))
 
 
+def test_decoding_budget_bounds_frames_and_pixels_not_just_duration(media):
+    from limssr_core.features.media import check_decode_budget
+
+    info = probe(media["normal"])
+    frames, megapixels = info.video.num_frames, info.video.num_frames * info.video.width * info.video.height / 1e6
+    check_decode_budget(info, frames, megapixels)  # exactly at both limits: accepted
+    check_decode_budget(info)  # no limits: accepted
+    with pytest.raises(MediaError, match=rf"{info.video.width}x{info.video.height} at .* is {frames} frames to "
+                                         rf"decode; the limit is {frames - 1}\. Lower its frame rate") as err:
+        check_decode_budget(info, max_frames=frames - 1)
+    assert (err.value.limit, err.value.value, err.value.allowed) == ("max_video_frames", frames, frames - 1)
+    with pytest.raises(MediaError, match=r"gigapixels to decode; the limit is .* Re-encode it smaller") as err:
+        check_decode_budget(info, max_megapixels=megapixels * 0.99)
+    assert err.value.limit == "max_video_megapixels" and err.value.value == pytest.approx(megapixels)
+    # extraction applies the configured budget before decoding anything
+    with pytest.raises(MediaError, match="frames to decode"):
+        run(media["normal"], config=ExtractionConfig(max_video_frames=frames - 1))
+
+
 def test_truncated_readable_file_warns(media):
     r = run(media["truncated_mkv"])
     assert r.status["flow"].present and any("truncated" in w for w in r.meta["warnings"])
