@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(dataset, model=model, training=given(args, args.training_fields), preset=args.preset,
                           length=args.length)
     result = train(config, dataset, out, device=device, resume=args.resume, progress=not args.no_progress)
+    if not result.main_process:  # a multi-process run reports once, from its main process
+        return 0
     print(f"kept {result.kept}: validation selection rho {result.best_selection:.3f}; checkpoint in {out}")
     if result.test_summary is not None:
         from limssr_core.evaluation.metrics import markdown_table

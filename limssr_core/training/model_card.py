@@ -8,9 +8,10 @@ from limssr_core.evaluation.metrics import comparison_table, markdown_table
 
 
 def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, kept: str, n_train: int,
-                      test_summary: dict | None = None, notes: str = "", baseline: dict | None = None) -> str:
+                      test_summary: dict | None = None, notes: str = "", baseline: dict | None = None,
+                      processes: int = 1) -> str:
     """`kept`: which weights the checkpoint holds, in words (Trainer.kept_text); `baseline`: the built-in ridge
-    baseline's summaries {"select": ..., "test": ...} on the same splits."""
+    baseline's summaries {"select": ..., "test": ...} on the same splits; `processes`: data-parallel processes."""
     training = config.training
     lo, hi = config.score_range
     modalities = "\n".join(f"| {m.name} | {m.dim} | `{m.extractor}` | {m.length} |" for m in config.modalities)
@@ -33,6 +34,8 @@ def render_model_card(config: LimssrConfig, summary: dict, selection_split: str,
         f"training-time missingness `{training.train_missing}`",
         f"- AdamW lr {training.lr:g}, weight decay {training.weight_decay:g}, batch {training.batch_size}, "
         f"{training.epochs} epochs (warm-up {training.warmup_epochs}), seed {training.seed}",
+        f"- Processes: {processes}" + (f" (data parallel: {training.batch_size * processes} samples per step)"
+                                       if processes > 1 else ""),
         f"- Kept: {kept}",
         "",
         f"## Evaluation on the selection split ({selection_split})",

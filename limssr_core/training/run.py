@@ -97,6 +97,9 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     and (selection on val, a test split present) on test, and write the card with those tables."""
     trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
     result = trainer.fit(resume=resume)
+    trainer.accelerator.wait_for_everyone()
+    if not result.main_process:  # the main process fits the baseline, evaluates and writes the files
+        return result
     model = load_checkpoint(out, device=trainer.accelerator.device)
     names = model.config.modality_names
     # the masks of the training missingness (the data the model had), without modality dropout's augmentation
@@ -114,7 +117,8 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         model.config.calibration = calibrate(model, trainer.splits.select, "val", trainer.splits.train).to_json()
         update_config(out, model.config)
     card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.kept,
-                             len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries)
+                             len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries,
+                             processes=result.processes)
     if result.test_summary is not None:
         write_card(out, card, model.config, result.test_summary, "test")
     else:

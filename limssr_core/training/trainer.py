@@ -52,6 +52,8 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     test_summary: dict | None = None
     baseline_summaries: dict = field(default_factory=dict)  # the built-in baseline on "select" (and "test")
+    processes: int = 1  # data-parallel processes that trained the model
+    main_process: bool = True  # False in the other processes of a multi-process run (they write and report nothing)
 
 
 @dataclass
@@ -85,6 +87,27 @@ def make_splits(dataset: FeatureDataset, config: LimssrConfig) -> Splits:
     if len(select) < 2:
         raise DataError(f"{dataset.root}: the selection split needs at least 2 samples, has {len(select)}")
     return Splits(train, select, name)
+
+
+class EpochOrder(torch.utils.data.Sampler):
+    """The training split's order in one epoch: a permutation seeded by (seed, epoch), the same in every process.
+
+    The training loader is prepared by accelerate, which shards its batches across processes (process i takes
+    batches i, i + N, ...) and pads the last round from the start of the order so every process takes the same
+    number of steps (`even_batches`); `set_epoch` is how it (and resume) selects the epoch's permutation.
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(np.random.default_rng(self.seed * 1000 + self.epoch).permutation(self.size).tolist())
+
+    def __len__(self) -> int:
+        return self.size
 
 
 def lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float):
@@ -125,11 +148,16 @@ def make_accelerator(cuda: bool, precision: str, log_with: str | None = None, pr
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState, DistributedType
+    from accelerate.utils import DistributedDataParallelKwargs
 
     state = AcceleratorState._shared_state
     if state and state.get("_mixed_precision") != precision and state.get("distributed_type") == DistributedType.NO:
         AcceleratorState._reset_state()
-    return Accelerator(cpu=not cuda, mixed_precision=precision, log_with=log_with, project_dir=project_dir)
+    # With per-sample masks a projector may see no observed sample on one process in one step: it then takes no
+    # part in that process's loss, and DDP must not wait for its gradient.
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(cpu=not cuda, mixed_precision=precision, log_with=log_with, project_dir=project_dir,
+                       kwargs_handlers=[ddp])
 
 
 class Trainer:
@@ -169,15 +197,23 @@ class Trainer:
             self.set_feature_statistics()
         if training.compile:
             self.model.compile_backbone(dynamic=True)
-        self.steps_per_epoch = math.ceil(len(self.splits.train) / training.batch_size)
+        loader = torch.utils.data.DataLoader(list(range(len(self.splits.train))), batch_size=training.batch_size,
+                                             sampler=EpochOrder(len(self.splits.train), training.seed),
+                                             collate_fn=list)  # batches of training-split indices
+        self.processes = self.accelerator.num_processes
+        self.steps_per_epoch = math.ceil(len(self.splits.train) / (training.batch_size * self.processes))
         total = self.steps_per_epoch * training.epochs
         warmup = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
         self.optimizer = torch.optim.AdamW(self.model.trainable_parameters(), lr=training.lr,
                                            weight_decay=training.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lr_lambda(total, max(1, warmup), training.min_lr_ratio))
-        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(
-            self.model, self.optimizer, self.scheduler)
+        self.model, self.optimizer, self.scheduler, self.loader = self.accelerator.prepare(
+            self.model, self.optimizer, self.scheduler, loader)
+        if self.processes > 1 and self.accelerator.is_main_process:
+            log.info("training in %d processes: %d samples per step (%d per process), %d steps per epoch",
+                     self.processes, training.batch_size * self.processes, training.batch_size,
+                     self.steps_per_epoch)
         self.crop_rng = np.random.default_rng(training.seed + 2)
         self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
         self.history: list[dict] = []
@@ -242,13 +278,13 @@ class Trainer:
     def train_epoch(self) -> dict:
         training = self.config.training
         self.model.train()
-        order = np.random.default_rng(training.seed * 1000 + self.epoch).permutation(len(self.splits.train))
-        batches = [order[i:i + training.batch_size] for i in range(0, len(order), training.batch_size)]
-        batches = batches[self.accelerator.process_index::self.accelerator.num_processes]
+        self.loader.set_epoch(self.epoch)  # this epoch's order (EpochOrder), the same in every process
         sums = {"loss": 0.0, "score": 0.0, "consistency": 0.0, "fusion_reg": 0.0}
-        bar = tqdm(batches, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
+        bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
+        steps = 0
         for indices in bar:
+            steps += 1
             chunk = [self.splits.train[i] for i in indices]
             batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
             batch = batch.to(self.accelerator.device)
@@ -265,7 +301,20 @@ class Trainer:
             for key in ("score", "consistency", "fusion_reg"):
                 sums[key] += float(out.loss_parts[key])
             bar.set_postfix(loss=f"{loss:.4f}")
-        return {key: value / max(1, len(batches)) for key, value in sums.items()} | {"steps": len(batches)}
+        self.sync_buffers()
+        return {key: value / max(1, steps) for key, value in sums.items()} | {"steps": steps}
+
+    def sync_buffers(self) -> None:
+        """Every process takes the main process's batch-norm statistics, so that all of them validate, average and
+        save the same model (DDP sends them only at the start of each training forward, so after an epoch's last
+        step each process holds its own). A single process: nothing to do."""
+        if self.processes == 1:
+            return
+        from accelerate.utils import broadcast
+
+        for buffer in self.unwrapped.buffers():
+            if buffer.is_floating_point() or buffer.dtype == torch.long:
+                buffer.copy_(broadcast(buffer.detach().clone(), from_process=0))
 
     def fit(self, resume: bool = False) -> TrainResult:
         training = self.config.training
@@ -304,7 +353,8 @@ class Trainer:
         if self.tracker is not None:
             self.accelerator.end_training()
         return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.keep,
-                           self.kept_text(), self.history)
+                           self.kept_text(), self.history, processes=self.processes,
+                           main_process=self.accelerator.is_main_process)
 
     def validate(self) -> tuple[dict, float]:
         with self.accelerator.autocast():  # validate in the precision the model trains in
@@ -333,7 +383,7 @@ class Trainer:
     def save_checkpoint(self, summary: dict) -> None:
         if self.accelerator.is_main_process:
             card = render_model_card(self.config, summary, self.splits.select_name, self.kept_text(),
-                                     len(self.splits.train))
+                                     len(self.splits.train), processes=self.processes)
             save_checkpoint(self.unwrapped, self.run_dir, card, summary=summary, summary_split="val")
 
     def kept_text(self) -> str:
