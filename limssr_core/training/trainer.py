@@ -313,8 +313,7 @@ class Trainer:
         from accelerate.utils import broadcast
 
         for buffer in self.unwrapped.buffers():
-            if buffer.is_floating_point() or buffer.dtype == torch.long:
-                buffer.copy_(broadcast(buffer.detach().clone(), from_process=0))
+            buffer.copy_(broadcast(buffer.detach().clone(), from_process=0))
 
     def fit(self, resume: bool = False) -> TrainResult:
         training = self.config.training
