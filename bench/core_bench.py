@@ -3,9 +3,15 @@
 CPU (issue target: report ms/sample with the embedded backbone, T=32, three modalities, peak RSS):
     .venv/bin/python bench/core_bench.py --device cpu --backbone smollm2-135m --length 32
 
-GPU (one prepared script for the `device` tool; targets on an H200: train step <= 25 ms, <= 4 GiB; batch-1
-inference <= 10 ms):
-    python bench/core_bench.py --device cuda --backbone qwen2.5-0.5b-random --length 95 --batch 8 --compile
+GPU (one prepared script for the `device` tool, bench/gpu_device.sh; targets on an H200: train step <= 25 ms,
+<= 4 GiB; batch-1 inference <= 6 ms, batch-8 <= 8 ms; compilation <= 60 s):
+    python bench/core_bench.py --device cuda --backbone qwen2.5-0.5b-random --length 95 --batch 8 \
+        --body-dtype bf16 --compile --sync-check
+
+A compiled run first takes the eager predictions of a fixed batch and reports how far the compiled ones differ
+(`compiled_vs_eager_max_abs`); `first_calls_s` is the time of the first training step and the first inference at
+each batch size (compilation included); `--sync-check` runs one more step and inference under
+`torch.cuda.set_sync_debug_mode("error")` and reports the first operation that made the host wait, if any.
 
 `qwen2.5-0.5b-random` is a randomly initialised Qwen2.5-0.5B-shaped body (hidden 896, 24 layers, 14 heads, 2 KV
 heads, intermediate 4864, vocab 151936): the same compute as the real model without downloading it.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import traceback
 import statistics
 import sys
 import time
@@ -90,6 +97,10 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the LLM body")
     parser.add_argument("--compile-mode", default=None,
                         help="torch.compile mode, e.g. reduce-overhead (CUDA graphs) or max-autotune-no-cudagraphs")
+    parser.add_argument("--compile-scope", choices=("regional", "whole"), default="regional",
+                        help="regional: each decoder block compiled once and reused; whole: the body as one graph")
+    parser.add_argument("--sync-check", action="store_true", help="one step under set_sync_debug_mode('error')")
+    parser.add_argument("--label", default="", help="a name for this variant in the printed figures")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     parser.add_argument("--body-dtype", choices=("fp32", "bf16"), default="fp32",
                         help="storage dtype of the frozen LLM body (bf16: what training under bf16 uses)")
@@ -108,9 +119,8 @@ def main() -> None:
         backbone.body.to(torch.bfloat16)
     model = LimssrModel(config, backbone).to(device)
     load_seconds = time.perf_counter() - started
-    if args.compile:
-        model.compile_backbone(mode=args.compile_mode, dynamic=False)
-    optimizer = torch.optim.AdamW(model.trainable_parameters(), lr=2e-4, weight_decay=1e-4)
+    trainable = model.trainable_parameters()
+    optimizer = torch.optim.AdamW(trainable, lr=2e-4, weight_decay=1e-4, fused=device == "cuda")
     rng = np.random.default_rng(0)
 
     def make_batch(size: int, seed_mask: bool = True):
@@ -121,22 +131,37 @@ def main() -> None:
 
     autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16)
     train_batch = make_batch(args.batch)
+    check_batch = make_batch(args.batch)
 
     def train_step():
         model.train()
         with autocast:
             out = model(train_batch, compute_loss=True)
         out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.trainable_parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
+    def predict(batch):
+        model.eval()
+        with torch.inference_mode(), autocast:
+            return model(batch, compute_loss=False).y
+
     def infer(batch):
-        def run():
-            model.eval()
-            with torch.inference_mode(), autocast:
-                model(batch, compute_loss=False)
-        return run
+        return lambda: predict(batch)
+
+    eager_y = predict(check_batch).float().cpu() if args.compile else None
+    if args.compile:
+        model.compile_backbone(mode=args.compile_mode, dynamic=False, regional=args.compile_scope == "regional")
+    first_calls = {}  # inference first: the comparison with the eager predictions needs untrained weights
+    for name, fn in (("infer_batch", infer(check_batch)), ("infer1", infer(make_batch(1))), ("train", train_step)):
+        start = time.perf_counter()
+        y = fn()
+        sync(device)
+        first_calls[name] = round(time.perf_counter() - start, 1)
+        if name == "infer_batch" and args.compile:
+            compiled_gap = float((y.float().cpu() - eager_y).abs().max())
+    compiled_gap = compiled_gap if args.compile else None
 
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -146,12 +171,28 @@ def main() -> None:
     inferb_ms = timed(infer(make_batch(args.batch)), device, args.warmup, args.steps)
     peak_rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
+    sync_report = None
+    if args.sync_check and device == "cuda":
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            train_step()
+            predict(check_batch)
+            sync_report = "none"
+        except RuntimeError as err:  # where it happened: the innermost frame outside torch itself
+            frames = [f for f in traceback.extract_tb(err.__traceback__) if "/torch/" not in f.filename]
+            sync_report = f"{'/'.join(Path(frames[-1].filename).parts[-2:])}:{frames[-1].lineno} {frames[-1].line}"
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+
     seq_len = len(model.layout(tuple(True for _ in names), tuple(args.length for _ in names))[0])
     figures = {
+        "label": args.label,
         "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "backbone": args.backbone, "T": args.length, "dims": dims, "batch": args.batch, "sequence_length": seq_len,
         "precision": "bf16" if bf16 else "fp32",
-        "body_dtype": args.body_dtype, "compile": args.compile and (args.compile_mode or "default"),
+        "body_dtype": args.body_dtype,
+        "compile": args.compile and f"{args.compile_scope} {args.compile_mode or 'default'}",
+        "first_calls_s": first_calls, "compiled_vs_eager_max_abs": compiled_gap,
         "load_seconds": round(load_seconds, 1),
         "train_step_ms": round(statistics.median(train_ms), 1),
         "train_ms_per_sample": round(statistics.median(train_ms) / args.batch, 1),
@@ -159,6 +200,7 @@ def main() -> None:
         f"infer_batch{args.batch}_ms": round(statistics.median(inferb_ms), 1),
         "infer_ms_per_sample_batched": round(statistics.median(inferb_ms) / args.batch, 1),
         "peak_rss_gib": round(peak_rss_gib, 2),
+        "host_syncs": sync_report,
     }
     if train_peak is not None:
         figures["train_peak_gpu_gib"] = round(train_peak, 2)

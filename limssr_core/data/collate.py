@@ -28,6 +28,15 @@ class Sample:
     occluded: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> bool [T_i]: show as missing token
 
 
+def host_to_device(tensor: Tensor, device) -> Tensor:
+    """A CPU tensor on `device` without making the host wait: on CUDA through pinned memory, asynchronously (a copy
+    from pageable memory would first wait for every kernel already queued); elsewhere a plain copy."""
+    device = torch.device(device)
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 @dataclass
 class LimssrBatch:
     features: dict[str, Tensor]  # modality -> [B, T_m, d_m], zeros beyond each sample's length
@@ -48,9 +57,9 @@ class LimssrBatch:
         """Features and targets move; lengths stay on the CPU (they drive the Python-side sequence layout, and
         reading them back from a GPU would stall it)."""
         return LimssrBatch(
-            features={name: x.to(device, non_blocking=True) for name, x in self.features.items()},
+            features={name: host_to_device(x, device) for name, x in self.features.items()},
             lengths=self.lengths,
-            target=None if self.target is None else self.target.to(device),
+            target=None if self.target is None else host_to_device(self.target, device),
             sample_ids=self.sample_ids,
             occluded=self.occluded,  # CPU, like lengths
         )

@@ -2,6 +2,16 @@
 
 Only the LLM body runs (no vocabulary logits). New special tokens have their own small embedding table, so the
 backbone's table stays frozen and untouched. Token ids are tokenised once per mask pattern and layouts are cached.
+
+Padding and the attention mask: a batch's sequences are right-padded (after each one's fusion tokens), and the body is
+causal, so no real position ever attends to a padded one; the body therefore gets no attention mask at all (its
+plain causal path: no mask tensor to build, no check that reads it back from the GPU, and SDPA's flash kernel). Only
+real positions are read out, so padded and unpadded inputs give the same outputs (tests/model/test_limssr_speed.py).
+`sequence_multiple` pads every batch's length up to a multiple (set by `compile_backbone`), so a compiled body sees a
+few static shapes instead of one per mask pattern and crop length.
+
+Host to device: every index tensor is built on the CPU and sent with `host_to_device` (pinned memory, asynchronous on
+CUDA), so queuing a step never waits for the GPU.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from torch import Tensor, nn
 
 from limssr_core.model.backbone import Backbone, add_lora, bind_config
 from limssr_core.config import LimssrConfig
-from limssr_core.data.collate import LimssrBatch
+from limssr_core.data.collate import LimssrBatch, host_to_device
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
 from limssr_core.model.hub import CARD_NAME, LIBRARY_NAME, TAGS
 from limssr_core.model.losses import limssr_loss
@@ -33,6 +43,17 @@ from limssr_core.model.prompt import (
     prompt_token_ids,
     split_by_mask,
 )
+
+
+def repeated_blocks(body: nn.Module) -> list[nn.Module]:
+    """The body's repeated decoder blocks: the longest `ModuleList` whose children all share one class."""
+    best: list[nn.Module] = []
+    for module in body.modules():
+        if isinstance(module, nn.ModuleList) and len(module) > len(best):
+            children = list(module)
+            if len({type(child) for child in children}) == 1:
+                best = children
+    return best if len(best) > 1 else []
 
 
 @dataclass
@@ -98,6 +119,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         self._prompt_cache: dict[tuple[bool, ...], list[int]] = {}
         self._layout_cache: dict[tuple, tuple[SequenceLayout, Tensor]] = {}
         self._cache_lock = threading.Lock()
+        self.sequence_multiple = 1  # batches are right-padded to a multiple of this length (compile_backbone sets it)
 
     # ----------------------------------------------------------------------------------------------------------
     # sequence construction
@@ -149,6 +171,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         layouts = [layout for layout, _ in pairs]
         device = batch.features[self.config.modality_names[0]].device
         ids = nn.utils.rnn.pad_sequence([t for _, t in pairs], batch_first=True, padding_value=0)  # [B, L]
+        if ids.shape[1] % self.sequence_multiple:  # right padding up to the length bucket (static shapes)
+            ids = nn.functional.pad(ids, (0, self.sequence_multiple - ids.shape[1] % self.sequence_multiple))
         seq_lengths = torch.tensor([len(layout) for layout in layouts])
         attention_mask = (torch.arange(ids.shape[1])[None, :] < seq_lengths[:, None]).long()
         # for each modality: (sample, step) of every valid segment and its position in the sequence
@@ -167,13 +191,12 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             rows, steps = valid.nonzero(as_tuple=True)  # [N], [N]
             if rows.numel():
                 scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
-        ids, attention_mask = ids.to(device, non_blocking=True), attention_mask.to(device, non_blocking=True)
-        embeds = self.embed_ids(ids)  # [B, L, D]
+        embeds = self.embed_ids(host_to_device(ids, device))  # [B, L, D]
         for name, rows, steps, positions, observers in scatter:
-            rows, steps, positions = (t.to(device, non_blocking=True) for t in (rows, steps, positions))
+            rows, steps, positions = (host_to_device(t, device) for t in (rows, steps, positions))
             projected = self.projectors[name](batch.features[name][rows, steps], observers, len(batch))  # [N, D]
             embeds = embeds.index_put((rows, positions), projected.to(embeds.dtype))
-        return embeds, attention_mask, layouts
+        return embeds, attention_mask, layouts  # attention_mask stays on the CPU: the body never needs it
 
     def block_pooling(self, layouts: list[SequenceLayout], seq_len: int) -> Tensor:
         """[B, M, L] averaging weights of each modality's block (its features or its placeholder tokens)."""
@@ -188,13 +211,14 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
     # forward
 
     def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
-        embeds, attention_mask, layouts = self.build_inputs(batch)
-        hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        embeds, _, layouts = self.build_inputs(batch)  # right-padded: causal attention alone keeps padding out
+        hidden = self.backbone(inputs_embeds=embeds, use_cache=False).last_hidden_state  # [B, L, D]
         out = self.read_out(hidden.float(), layouts, batch)  # hidden: [B, L, D]
         if compute_loss is None:
             compute_loss = batch.target is not None
         if compute_loss:
-            parts = limssr_loss(out.y, out.y_main, out.y_aux, batch.target.to(hidden.device), out.fusion_states,
+            parts = limssr_loss(out.y, out.y_main, out.y_aux, host_to_device(batch.target, hidden.device),
+                                out.fusion_states,
                                 self.config)
             out.loss = parts.pop("loss")
             out.loss_parts = parts
@@ -206,13 +230,14 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         # the heads run in fp32 even under bf16 autocast: scores must not tie from bf16 rounding
         with torch.autocast(device_type=device.type, enabled=False):
             fusion_index = torch.tensor([layout.fusion_positions for layout in layouts])  # [B, K]
-            fusion_states = hidden[torch.arange(b)[:, None].to(device), fusion_index.to(device)]  # [B, K, D]
+            rows = torch.arange(b)[:, None]  # [B, 1]
+            fusion_states = hidden[host_to_device(rows, device), host_to_device(fusion_index, device)]  # [B, K, D]
             z_main = self.fusion_pool(fusion_states)  # [B, D]
 
-            pool = self.block_pooling(layouts, hidden.shape[1]).to(device, non_blocking=True)  # [B, M, L]
+            pool = host_to_device(self.block_pooling(layouts, hidden.shape[1]), device)  # [B, M, L]
             pooled = torch.bmm(pool, hidden)  # [B, M, D]
 
-            mask = batch.mask.to(device, non_blocking=True)
+            mask = host_to_device(batch.mask, device)
             y_main = self.main_path(z_main, mask)  # [B]
             y_aux, gate, confidence = self.aux_path(pooled, mask)  # [B], [B, M], [B, M]
             w = torch.sigmoid(self.path_weight_logit)
@@ -233,8 +258,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
 
         if len(batch) != 1:
             raise ValueError(f"prefix_state takes one sample, got {len(batch)}")
-        embeds, attention_mask, _ = self.build_inputs(batch)
-        out = self.backbone(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=True)
+        embeds, _, _ = self.build_inputs(batch)
+        out = self.backbone(inputs_embeds=embeds, use_cache=True)
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)  # its name before 5.24
         if cache is None or not all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None])):
             return None
@@ -284,9 +309,20 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         hidden = torch.cat([prefix.hidden[:, :start].expand(b, -1, -1).to(suffix.dtype), suffix], dim=1)  # [b, L, D]
         return self.read_out(hidden.float(), layouts, batch)
 
-    def compile_backbone(self, mode: str | None = None, dynamic: bool | None = None) -> None:
-        """torch.compile the LLM body's forward in place (parameter names, and so checkpoints, are unchanged)."""
-        self.backbone.forward = torch.compile(self.backbone.forward, mode=mode, dynamic=dynamic)
+    def compile_backbone(self, mode: str | None = None, dynamic: bool | None = False, regional: bool = True,
+                         sequence_multiple: int = 64, backend: str = "inductor") -> None:
+        """torch.compile the LLM body in place (parameter names, and so checkpoints, are unchanged).
+
+        regional: compile the repeated decoder block once and reuse it for every layer (`nn.Module.compile` on each;
+        PyTorch's "regional compilation"): the compile time of one layer instead of the whole body. Otherwise the
+        body's forward as one graph. Batches are padded to `sequence_multiple` so only a few shapes occur.
+        """
+        self.sequence_multiple = sequence_multiple
+        blocks = repeated_blocks(self.backbone) if regional else []
+        for block in blocks:
+            block.compile(mode=mode, dynamic=dynamic, backend=backend)
+        if not blocks:
+            self.backbone.forward = torch.compile(self.backbone.forward, mode=mode, dynamic=dynamic, backend=backend)
 
     # ----------------------------------------------------------------------------------------------------------
     # parameters that make up a checkpoint (the backbone's frozen weights are not part of it)

@@ -195,8 +195,8 @@ class Trainer:
         self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
         if config.standardise_features:
             self.set_feature_statistics()
-        if training.compile:
-            self.model.compile_backbone(dynamic=True)
+        if training.compile:  # regional, static shapes: batches padded to length buckets (model/limssr.py)
+            self.model.compile_backbone()
         loader = torch.utils.data.DataLoader(list(range(len(self.splits.train))), batch_size=training.batch_size,
                                              sampler=EpochOrder(len(self.splits.train), training.seed),
                                              collate_fn=list)  # batches of training-split indices
@@ -204,8 +204,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.splits.train) / (training.batch_size * self.processes))
         total = self.steps_per_epoch * training.epochs
         warmup = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
-        self.optimizer = torch.optim.AdamW(self.model.trainable_parameters(), lr=training.lr,
-                                           weight_decay=training.weight_decay)
+        self.trainable = self.model.trainable_parameters()  # clipping visits these only, not the frozen body
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=training.lr, weight_decay=training.weight_decay,
+                                           fused=device.startswith("cuda"))  # one kernel per step on a GPU
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lr_lambda(total, max(1, warmup), training.min_lr_ratio))
         self.model, self.optimizer, self.scheduler, self.loader = self.accelerator.prepare(
@@ -279,7 +280,9 @@ class Trainer:
         training = self.config.training
         self.model.train()
         self.loader.set_epoch(self.epoch)  # this epoch's order (EpochOrder), the same in every process
-        sums = {"loss": 0.0, "score": 0.0, "consistency": 0.0, "fusion_reg": 0.0}
+        keys = ("loss", "score", "consistency", "fusion_reg")
+        sums = torch.zeros(len(keys), device=self.accelerator.device)  # summed on the device, read once per epoch
+        on_cpu = self.accelerator.device.type == "cpu"  # reading the loss back costs nothing there: show it per step
         bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
         steps = 0
@@ -292,17 +295,17 @@ class Trainer:
                 out = self.model(batch, compute_loss=True)
             self.accelerator.backward(out.loss)
             if training.grad_clip:
-                self.accelerator.clip_grad_norm_(self.model.parameters(), training.grad_clip)
+                self.accelerator.clip_grad_norm_(self.trainable, training.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
-            loss = float(out.loss.detach())
-            sums["loss"] += loss
-            for key in ("score", "consistency", "fusion_reg"):
-                sums[key] += float(out.loss_parts[key])
-            bar.set_postfix(loss=f"{loss:.4f}")
+            parts = torch.stack([out.loss.detach()] + [out.loss_parts[key].detach() for key in keys[1:]])
+            sums += parts.float()
+            if on_cpu:
+                bar.set_postfix(loss=f"{float(parts[0]):.4f}")
         self.sync_buffers()
-        return {key: value / max(1, steps) for key, value in sums.items()} | {"steps": steps}
+        means = (sums / max(1, steps)).tolist()  # the epoch's one read from the device
+        return dict(zip(keys, means)) | {"steps": steps}
 
     def sync_buffers(self) -> None:
         """Every process takes the main process's batch-norm statistics, so that all of them validate, average and
