@@ -9,6 +9,12 @@ commentary file, then measures in one run:
 Prints both times, their ratio and the process's peak RSS.
 
     .venv/bin/python bench/extract_bench.py [--threads 2] [--seconds 180] [--cache /tmp/limssr_bench]
+
+Throughput across processes (`--throughput N`): N generated 640x360 routines of `--throughput-seconds` each,
+extracted by the `extract` command in one process, in 2 worker processes (`--workers 2`) and in 2 torchrun
+processes, side by side; routines per minute, model loading included (as a user runs it).
+
+    .venv/bin/python bench/extract_bench.py --throughput 8 [--throughput-seconds 30]
 """
 
 from __future__ import annotations
@@ -133,12 +139,48 @@ def run_baseline(video: Path, decoder: str, threads: int) -> tuple[float, int]:
     return seconds, frames
 
 
+def throughput(cache: Path, routines: int, seconds: float) -> None:
+    """Routines per minute of the `extract` command in 1 process, 2 workers and 2 torchrun processes."""
+    import shutil
+    import tempfile
+
+    folder = cache / f"throughput_{int(seconds)}s_360p"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(routines):
+        video = folder / f"routine_{i:03d}.mp4"
+        if not video.is_file():
+            print(f"generating {video} ...", flush=True)
+            make_video(video, seconds, width=640, height=360)
+        video.with_suffix(".txt").write_text(" ".join(COMMENTARY[i % 3:]) + "\n")
+    videos = [str(folder / f"routine_{i:03d}.mp4") for i in range(routines)]
+    cli = [sys.executable, "-m", "limssr_core", "extract", *videos, "--no-progress"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+                "limssr_core", "extract", *videos, "--no-progress"]
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    print(f"{routines} routines of {seconds:g} s (640x360, 25 fps), all four modalities, model loading included; "
+          f"{os.cpu_count()} CPUs")
+    for label, command in (("1 process", cli), ("--workers 2", cli + ["--workers", "2"]),
+                           ("torchrun, 2 processes", torchrun)):
+        out = Path(tempfile.mkdtemp(prefix="limssr_throughput_"))
+        start = time.perf_counter()
+        subprocess.run(command + ["--out", str(out / "ds")], check=True, env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        extracted = json.loads((out / "ds" / "extract_report.json").read_text())["counts"]["extracted"]
+        shutil.rmtree(out)
+        print(f"  {label:<22} {elapsed:7.1f} s   {extracted / elapsed * 60:6.2f} routines/min   ({extracted} extracted)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch, OpenCV, decoders)")
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--cache", default="/tmp/limssr_bench")
+    parser.add_argument("--throughput", type=int, default=0, help="N routines: 1 vs 2 processes (see above)")
+    parser.add_argument("--throughput-seconds", type=float, default=30.0)
     args = parser.parse_args()
+    if args.throughput:
+        throughput(Path(args.cache), args.throughput, args.throughput_seconds)
+        return 0
 
     video, commentary = bench_media(Path(args.cache), args.seconds)
 

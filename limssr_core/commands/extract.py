@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "this process may use)")
     parser.add_argument("--device", default=d.device)
     parser.add_argument("--force", action="store_true", help="re-extract samples already done")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="extract in N processes of this machine, the cores shared between them (default 1; "
+                             "under torchrun or accelerate launch each launched process takes a share instead)")
+    parser.add_argument("--finalize", action="store_true",
+                        help="extract nothing: merge dataset.json, labels.csv and extract_report.json from the "
+                             "per-sample status files (after processes that were stopped or launched by hand)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -56,23 +62,39 @@ def parse_score_range(text: str | None) -> tuple[float, float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from limssr_core.features.dataset_builder import REPORT, extract_dataset
+    from limssr_core.features.dataset_builder import REPORT, extract_videos, finalize_dataset, plan_extraction
+    from limssr_core.features.parallel import distributed_launch, extract_in_workers, extract_share
     from limssr_core.features.registry import ExtractionConfig
 
+    if args.workers < 1:
+        raise LimssrError(f"--workers must be at least 1, got {args.workers}")
     modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
     config = ExtractionConfig(
         segment_frames=args.segment_frames, max_segments=args.max_segments or None,
         segment_policy=args.segment_policy, max_duration_s=args.max_duration,
         frames_per_segment=args.frames_per_segment, flow_method=args.flow, silence_rms=args.silence_rms,
         decoder=args.decoder, num_threads=args.threads, device=args.device)
-    report = extract_dataset(args.inputs, args.out, labels_csv=args.labels, commentary_dir=args.commentary,
-                             audio_dir=args.audio, config=config, modalities=modalities, transcribe=args.transcribe,
-                             force=args.force, progress=not args.no_progress, score_name=args.score_name,
-                             score_range=parse_score_range(args.score_range))
+    job = plan_extraction(args.inputs, args.out, config=config, modalities=modalities, commentary_dir=args.commentary,
+                          audio_dir=args.audio, transcribe=args.transcribe, force=args.force)
+    progress = not args.no_progress
+    if args.finalize:
+        pass
+    elif distributed_launch():
+        if not extract_share(job, progress=progress):
+            return EXIT_OK  # the main process merges and reports
+    elif args.workers > 1:
+        extract_in_workers(job, args.workers, progress=progress)
+    else:
+        extract_videos(job, progress=progress)
+    report = finalize_dataset(job, labels_csv=args.labels, score_name=args.score_name,
+                              score_range=parse_score_range(args.score_range))
     counts = report["counts"]
     print(f"extracted {counts['extracted']}, already done {counts['skipped_already_done']}, "
           f"failed {counts['failed']} -> {Path(args.out) / REPORT}")
     for failure in report["failures"]:
         hint = " (raise it with --max-duration)" if failure.get("limit") == "max_duration_s" else ""
         print(f"  FAILED {failure['source']}: {failure['error']}{hint}")
-    return EXIT_SOME_FAILED if report["failures"] else EXIT_OK
+    if report["pending"]:
+        print(f"  {len(report['pending'])} video(s) not extracted yet (run the same command without --finalize): "
+              f"{', '.join(report['pending'][:5])}{' ...' if len(report['pending']) > 5 else ''}")
+    return EXIT_SOME_FAILED if report["failures"] or report["pending"] else EXIT_OK

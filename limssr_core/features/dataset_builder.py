@@ -6,7 +6,12 @@ Labels: CSV `sample_id,score[,split]`; without a split column every labelled sam
 label (or without `--labels`) get an empty score and split `test` (prediction-only use).
 
 Resuming: each finished sample leaves `extract_status/<id>.json`; a rerun skips those (unless `--force`). One bad
-file never stops the batch: its error lands in `extract_report.json` under "failures".
+file never stops the batch: it leaves `extract_status/<id>.failed.json`, and its error lands in
+`extract_report.json` under "failures".
+
+Many processes: `plan_extraction` -> `extract_videos` (any share of the videos, in any process) ->
+`finalize_dataset`, which merges `dataset.json`, `labels.csv` and the report once from the status files; so
+processes never write the same file (features/parallel.py runs shares in worker processes or under torchrun).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import csv
 import json
 import os
 import re
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from limssr_core.data.generic import (
@@ -89,22 +95,30 @@ def read_score_csv(path: str | Path) -> dict[str, tuple[float, str | None]]:
     return out
 
 
-def extract_dataset(
-    inputs: list[str | Path],
-    out_dir: str | Path,
-    *,
-    labels_csv: str | Path | None = None,
-    commentary_dir: str | Path | None = None,
-    audio_dir: str | Path | None = None,
-    config: ExtractionConfig | None = None,
-    modalities: tuple[str, ...] = DEFAULT_MODALITIES,
-    transcribe: bool = False,
-    force: bool = False,
-    progress: bool = True,
-    score_name: str = "score",
-    score_range: tuple[float, float] | None = None,
-) -> dict:
-    """Extract every video into a generic dataset at `out_dir`; returns (and writes) the report dict."""
+@dataclass
+class ExtractionJob:
+    """One `extract` call, planned: which videos become which samples, with which extractors. Picklable, so worker
+    processes get it whole."""
+
+    out: Path
+    videos: list[tuple[str, Path]]  # (sample id, video), ids unique
+    duplicates: list[dict]  # failures: inputs whose sample id another input already has
+    config: ExtractionConfig
+    modalities: tuple[str, ...]
+    extractor_ids: dict[str, str]
+    spec_modalities: dict[str, ModalityInfo]
+    commentary_dir: Path | None = None
+    audio_dir: Path | None = None
+    transcribe: bool = False
+    force: bool = False
+    started: float = field(default_factory=time.time)  # status files older than this come from earlier runs
+
+
+def plan_extraction(inputs: list[str | Path], out_dir: str | Path, *, config: ExtractionConfig | None = None,
+                    modalities: tuple[str, ...] = DEFAULT_MODALITIES, commentary_dir: str | Path | None = None,
+                    audio_dir: str | Path | None = None, transcribe: bool = False, force: bool = False
+                    ) -> ExtractionJob:
+    """Find the videos, give them sample ids, check an existing dataset at `out_dir` was made the same way."""
     config = config or ExtractionConfig()
     out = Path(out_dir)
     ids = config.extractor_ids(modalities)
@@ -115,46 +129,86 @@ def extract_dataset(
         if old.segment.get("frames") not in (None, config.segment_frames):
             raise LimssrError(f"{out}: was extracted with {old.segment.get('frames')}-frame segments, not "
                               f"{config.segment_frames}; use another --out folder")
-    videos = find_videos(inputs)
-    labels = read_score_csv(labels_csv) if labels_csv else {}
-    commentary_dir = Path(commentary_dir) if commentary_dir else None
-    status_dir = out / STATUS_DIR
-    status_dir.mkdir(parents=True, exist_ok=True)
-
-    samples: dict[str, dict] = {}
-    failures: list[dict] = []
-    seen: dict[str, Path] = {}
-    from tqdm.auto import tqdm
-
-    for video in tqdm(videos, desc="extract", unit="video", disable=not progress):
+    videos, duplicates, seen = [], [], {}
+    for video in find_videos(inputs):
         sid = sample_id_for(video)
         if sid in seen:
-            failures.append({"sample_id": sid, "source": str(video),
-                             "error": f"duplicate sample id (same stem as {seen[sid]})"})
+            duplicates.append({"sample_id": sid, "source": str(video),
+                               "error": f"duplicate sample id (same stem as {seen[sid]})"})
             continue
         seen[sid] = video
-        record_path = status_dir / f"{sid}.json"
-        if record_path.is_file() and not force:
-            record = json.loads(record_path.read_text())
-            if record.get("extractors") == ids:
-                record["skipped"] = True
-                samples[sid] = record
-                continue
-        try:
-            record = _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities, transcribe,
-                                  spec_modalities)
-        except LimssrError as err:  # a MediaError names the limit that refused the file, if one did
-            failures.append({"sample_id": sid, "source": str(video), "error": str(err),
-                             "limit": getattr(err, "limit", None)})
-            continue
-        except Exception as err:  # one bad file never stops the batch
-            failures.append({"sample_id": sid, "source": str(video), "error": f"{type(err).__name__}: {err}"})
-            continue
-        tmp = record_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record, indent=2))
-        os.replace(tmp, record_path)
-        samples[sid] = record
+        videos.append((sid, video))
+    (out / STATUS_DIR).mkdir(parents=True, exist_ok=True)
+    return ExtractionJob(out, videos, duplicates, config, tuple(modalities), ids, spec_modalities,
+                         Path(commentary_dir) if commentary_dir else None, Path(audio_dir) if audio_dir else None,
+                         transcribe, force)
 
+
+def status_paths(job: ExtractionJob, sid: str) -> tuple[Path, Path]:
+    """(the sample's record, written when it is done; its failure, written when it failed)."""
+    folder = job.out / STATUS_DIR
+    return folder / f"{sid}.json", folder / f"{sid}.failed.json"
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def extract_one(job: ExtractionJob, sid: str, video: Path) -> str:
+    """Extract one video into the dataset and leave its status file: "done", "skipped" (done by an earlier run with
+    the same extractors) or "failed". One bad file never raises."""
+    record_path, failure_path = status_paths(job, sid)
+    if record_path.is_file() and not job.force and not failure_path.is_file():
+        if json.loads(record_path.read_text()).get("extractors") == job.extractor_ids:
+            return "skipped"
+    try:
+        record = _extract_one(video, sid, job.out, job.commentary_dir, job.audio_dir, job.config, job.modalities,
+                              job.transcribe, job.spec_modalities)
+    except Exception as err:  # one bad file never stops the batch; a MediaError names the limit that refused it
+        message = str(err) if isinstance(err, LimssrError) else f"{type(err).__name__}: {err}"
+        write_json_atomically(failure_path, {"sample_id": sid, "source": str(video), "error": message,
+                                             "limit": getattr(err, "limit", None)})
+        return "failed"
+    write_json_atomically(record_path, record)
+    failure_path.unlink(missing_ok=True)
+    return "done"
+
+
+def extract_videos(job: ExtractionJob, videos: list[tuple[str, Path]] | None = None, progress: bool = True,
+                   on_sample=None) -> dict[str, str]:
+    """Extract `videos` (default: the whole job) one after another in this process: {sample id: outcome}."""
+    from tqdm.auto import tqdm
+
+    outcomes = {}
+    for sid, video in tqdm(job.videos if videos is None else videos, desc="extract", unit="video",
+                           disable=not progress):
+        outcomes[sid] = extract_one(job, sid, video)
+        if on_sample is not None:
+            on_sample(sid, outcomes[sid])
+    return outcomes
+
+
+def finalize_dataset(job: ExtractionJob, *, labels_csv: str | Path | None = None, score_name: str = "score",
+                     score_range: tuple[float, float] | None = None) -> dict:
+    """`dataset.json`, `labels.csv` and `extract_report.json`, merged once from the job's per-sample status files
+    (whichever process wrote them); returns the report. A sample with no status file yet is reported as pending."""
+    labels = read_score_csv(labels_csv) if labels_csv else {}
+    samples: dict[str, dict] = {}
+    failures: list[dict] = list(job.duplicates)
+    pending: list[str] = []
+    for sid, video in job.videos:
+        record_path, failure_path = status_paths(job, sid)
+        done = record_path.is_file() and json.loads(record_path.read_text()).get("extractors") == job.extractor_ids
+        if failure_path.is_file() and (not done or failure_path.stat().st_mtime >= record_path.stat().st_mtime):
+            failures.append(json.loads(failure_path.read_text()))
+        elif done:
+            record = json.loads(record_path.read_text())
+            record["skipped"] = record_path.stat().st_mtime < job.started
+            samples[sid] = record
+        else:
+            pending.append(sid)
     rows = []
     for sid in samples:
         score, split = labels.get(sid, (None, None))
@@ -164,26 +218,47 @@ def extract_dataset(
         score_range = (min(scores), max(scores)) if scores else (0.0, 1.0)
         if score_range[1] <= score_range[0]:
             score_range = (score_range[0], score_range[0] + 1.0)
+    spec_modalities = {m: ModalityInfo(info.dim, info.extractor) for m, info in job.spec_modalities.items()}
     kinds = {r.get("commentary_kind") for r in samples.values()} - {None}
     if "commentary" in spec_modalities:  # on the timeline unless some sample's commentary is plain sentences
         spec_modalities["commentary"].timeline = kinds <= {"timed", "transcribed"}
-    spec = DatasetSpec(name=out.name, score_name=score_name, score_range=score_range, modalities=spec_modalities,
+    config = job.config
+    spec = DatasetSpec(name=job.out.name, score_name=score_name, score_range=score_range, modalities=spec_modalities,
                        segment={"frames": config.segment_frames, "seconds": None,
                                 "max_segments": config.max_segments, "policy": config.segment_policy})
-    save_spec(out, spec)
-    write_labels(out, rows)
-    unlabelled = sorted(set(labels) - set(samples))
+    save_spec(job.out, spec)
+    write_labels(job.out, rows)
     report = {
-        "out": str(out), "extractors": ids, "config": asdict(config),
-        "counts": {"inputs": len(videos), "extracted": sum(not r.get("skipped") for r in samples.values()),
-                   "skipped_already_done": sum(bool(r.get("skipped")) for r in samples.values()),
-                   "failed": len(failures)},
+        "out": str(job.out), "extractors": job.extractor_ids, "config": asdict(config),
+        "counts": {"inputs": len(job.videos) + len(job.duplicates),
+                   "extracted": sum(not r["skipped"] for r in samples.values()),
+                   "skipped_already_done": sum(r["skipped"] for r in samples.values()),
+                   "failed": len(failures), "pending": len(pending)},
         "failures": failures,
-        "labels_without_video": unlabelled,
+        "pending": pending,
+        "labels_without_video": sorted(set(labels) - set(samples)),
         "samples": samples,
     }
-    (out / REPORT).write_text(json.dumps(report, indent=2) + "\n")
+    write_json_atomically(job.out / REPORT, report)
     return report
+
+
+def extract_dataset(inputs: list[str | Path], out_dir: str | Path, *, labels_csv: str | Path | None = None,
+                    commentary_dir: str | Path | None = None, audio_dir: str | Path | None = None,
+                    config: ExtractionConfig | None = None, modalities: tuple[str, ...] = DEFAULT_MODALITIES,
+                    transcribe: bool = False, force: bool = False, progress: bool = True, score_name: str = "score",
+                    score_range: tuple[float, float] | None = None, workers: int = 1) -> dict:
+    """Extract every video into a generic dataset at `out_dir` (in `workers` processes of this machine, see
+    features/parallel.py); returns (and writes) the report dict."""
+    job = plan_extraction(inputs, out_dir, config=config, modalities=modalities, commentary_dir=commentary_dir,
+                          audio_dir=audio_dir, transcribe=transcribe, force=force)
+    if workers > 1:
+        from limssr_core.features.parallel import extract_in_workers
+
+        extract_in_workers(job, workers, progress=progress)
+    else:
+        extract_videos(job, progress=progress)
+    return finalize_dataset(job, labels_csv=labels_csv, score_name=score_name, score_range=score_range)
 
 
 def _extract_one(video, sid, out, commentary_dir, audio_dir, config, modalities, transcribe, spec_modalities):

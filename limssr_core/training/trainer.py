@@ -25,9 +25,10 @@ from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import Sample, collate
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
-from limssr_core.evaluation.evaluate import evaluate_model, selection_score
+from limssr_core.evaluation.evaluate import evaluate_predictor, selection_score
 from limssr_core.model.limssr import LimssrModel
 from limssr_core.model.projector import segment_statistics
+from limssr_core.model.runner import normalised_predictions
 from limssr_core.runtime import apply_cpu_threads, has_package, resolve_device, resolve_precision
 from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, resolve_keep
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
@@ -271,41 +272,49 @@ class Trainer:
         self.best_epoch, self.best_summary, self.history = state["best_epoch"], state["best_summary"], state["history"]
         if "average" in state:
             self.average = WeightAverage.from_state(state["average"])
+        self.write_metrics()  # a run stopped between an epoch's log line and its state keeps no orphan row
         return True
 
     # ------------------------------------------------------------------------------------------------------------
     # loop
 
+    LOSS_PARTS = ("loss", "score", "consistency", "fusion_reg")
+
+    def train_step(self, indices: list[int]) -> torch.Tensor:
+        """One optimiser step on these training-split samples (this process's share of the global batch; DDP averages
+        the gradients of all shares): the step's loss parts [4], on the device (reading them back would stall it)."""
+        training = self.config.training
+        chunk = [self.splits.train[i] for i in indices]
+        batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
+        batch = batch.to(self.accelerator.device)
+        with self.accelerator.autocast():
+            out = self.model(batch, compute_loss=True)
+        self.accelerator.backward(out.loss)
+        if training.grad_clip:
+            self.accelerator.clip_grad_norm_(self.trainable, training.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return torch.stack([out.loss.detach()] + [out.loss_parts[key].detach() for key in self.LOSS_PARTS[1:]])
+
     def train_epoch(self) -> dict:
         training = self.config.training
         self.model.train()
         self.loader.set_epoch(self.epoch)  # this epoch's order (EpochOrder), the same in every process
-        keys = ("loss", "score", "consistency", "fusion_reg")
-        sums = torch.zeros(len(keys), device=self.accelerator.device)  # summed on the device, read once per epoch
-        on_cpu = self.accelerator.device.type == "cpu"  # reading the loss back costs nothing there: show it per step
+        sums = torch.zeros(len(self.LOSS_PARTS), device=self.accelerator.device)  # read once per epoch
+        on_cpu = self.accelerator.device.type == "cpu"  # reading the loss back costs nothing there: show each step's
         bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
         steps = 0
         for indices in bar:
             steps += 1
-            chunk = [self.splits.train[i] for i in indices]
-            batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
-            batch = batch.to(self.accelerator.device)
-            with self.accelerator.autocast():
-                out = self.model(batch, compute_loss=True)
-            self.accelerator.backward(out.loss)
-            if training.grad_clip:
-                self.accelerator.clip_grad_norm_(self.trainable, training.grad_clip)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            parts = torch.stack([out.loss.detach()] + [out.loss_parts[key].detach() for key in keys[1:]])
-            sums += parts.float()
+            parts = self.train_step(indices).float()
+            sums += parts
             if on_cpu:
                 bar.set_postfix(loss=f"{float(parts[0]):.4f}")
         self.sync_buffers()
-        means = (sums / max(1, steps)).tolist()  # the epoch's one read from the device
-        return dict(zip(keys, means)) | {"steps": steps}
+        means = (sums / max(1, steps)).tolist()
+        return dict(zip(self.LOSS_PARTS, means)) | {"steps": steps}
 
     def sync_buffers(self) -> None:
         """Every process takes the main process's batch-norm statistics, so that all of them validate, average and
@@ -359,8 +368,22 @@ class Trainer:
                            main_process=self.accelerator.is_main_process)
 
     def validate(self) -> tuple[dict, float]:
-        with self.accelerator.autocast():  # validate in the precision the model trains in
-            summary, _ = evaluate_model(self.unwrapped, self.splits.select, progress=False)
+        """The selection split under every subset. With several processes each scores a contiguous share of each
+        subset's samples (`split_between_processes`) and the shares are merged in order (`gather_for_metrics`), so
+        every process computes the same figures from the same predictions."""
+        model, accelerator = self.unwrapped, self.accelerator
+
+        def predict(samples: list[Sample], masks: list[tuple[bool, ...]]) -> np.ndarray:
+            with accelerator.split_between_processes(list(range(len(samples)))) as share:
+                local = normalised_predictions(model, [samples[i] for i in share], [masks[i] for i in share]) \
+                    if share else np.zeros(0)
+            if self.processes == 1:
+                return local
+            return np.asarray(accelerator.gather_for_metrics(local.tolist(), use_gather_object=True), dtype=float)
+
+        with accelerator.autocast():  # validate in the precision the model trains in
+            summary, _ = evaluate_predictor(predict, self.splits.select, self.config.modality_names, self.config,
+                                            progress=False)
         return summary, selection_score(summary, self.config.training.select_metric)
 
     def validate_epoch(self) -> tuple[dict, float, bool]:
@@ -399,6 +422,16 @@ class Trainer:
                     f"averaging; {why})")
         return f"epoch {self.best_epoch + 1}, the best on {self.splits.select_name} by `{training.select_metric}` " \
                "Spearman"
+
+    def write_metrics(self) -> None:
+        """metrics.csv from the history: one row per finished epoch."""
+        if not self.accelerator.is_main_process:
+            return
+        with open(self.run_dir / METRICS_FILE, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+            writer.writeheader()
+            for row in self.history:
+                writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
     def log(self, row: dict) -> None:
         if not self.accelerator.is_main_process:

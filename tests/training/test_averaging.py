@@ -53,8 +53,9 @@ def test_average_keeps_the_mean_of_the_second_half_and_validates_once(synth_data
     from limssr_core.training import trainer as trainer_module
 
     calls = []
-    original_evaluate = trainer_module.evaluate_model
-    monkeypatch.setattr(trainer_module, "evaluate_model", lambda *a, **k: calls.append(1) or original_evaluate(*a, **k))
+    original_evaluate = trainer_module.evaluate_predictor
+    monkeypatch.setattr(trainer_module, "evaluate_predictor",
+                        lambda *a, **k: calls.append(1) or original_evaluate(*a, **k))
     epoch_end = []
     original_epoch = Trainer.train_epoch
 

@@ -114,13 +114,13 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
     from limssr_core.training import trainer as trainer_module
 
     seen = []
-    original = trainer_module.evaluate_model
+    original = trainer_module.evaluate_predictor
 
     def recording_evaluate(*args, **kwargs):
         seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "evaluate_model", recording_evaluate)
+    monkeypatch.setattr(trainer_module, "evaluate_predictor", recording_evaluate)
     trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=1, mixed_precision="bf16")
     assert trainer.config.training.mixed_precision == "bf16"
     weights = dict(trainer.unwrapped.backbone.named_parameters())
