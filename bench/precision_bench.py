@@ -23,43 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
 
-from limssr_core.data.collate import collate  # noqa: E402
-from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
-from limssr_core.model.backbone import load_backbone  # noqa: E402
-from limssr_core.runtime import cpu_has_native_bf16, cpu_threads  # noqa: E402
-from limssr_core.training.run import build_config  # noqa: E402
-from limssr_core.training.trainer import Trainer  # noqa: E402
+from training_step import LENGTH, training_step, write_features  # noqa: E402
 
-DIMS = {"video": 1280, "flow": 128, "audio": 140, "commentary": 384}  # the embedded extractors' dims
-LENGTH = "video=32,flow=32,audio=32,commentary=16"  # the demo checkpoint's T per modality
+from limssr_core.runtime import cpu_has_native_bf16, cpu_threads  # noqa: E402
 
 
 def time_precision(data: Path, run: Path, precision: str, backbone: str, repeats: int) -> dict:
-    dataset = load_dataset(data, progress=False)
-    config = build_config(dataset, length=LENGTH, model={"backbone": backbone},
-                          training={"mixed_precision": precision})
-    trainer = Trainer(config, dataset, run, backbone=load_backbone(backbone), progress=False, device="cpu")
-    model, chunk = trainer.model, trainer.splits.train[:8]
-    batch = collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
-
-    def step() -> None:
-        with trainer.accelerator.autocast():
-            out = model(batch, compute_loss=True)
-        trainer.accelerator.backward(out.loss)
-        trainer.optimizer.step()
-        trainer.optimizer.zero_grad(set_to_none=True)
-
-    def forward() -> None:
-        with torch.no_grad(), trainer.accelerator.autocast():
-            model(batch)
-
+    step, forward = training_step(data, run, precision, backbone, batch_size=8)
     step()  # warm-up (allocations, kernel selection)
     started = time.perf_counter()
     for _ in range(repeats):
         step()
     train_step = (time.perf_counter() - started) / repeats
-    model.eval()
     forward()
     started = time.perf_counter()
     for _ in range(repeats):
@@ -78,9 +53,7 @@ def main() -> int:
                "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "backbone": args.backbone,
                "batch_size": 8, "length": LENGTH}
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        write_synthetic_dataset(data, SynthOptions(modalities=DIMS, n_samples=16, min_length=40, max_length=60,
-                                                   missing_rate=0.0, seed=0))
+        data = write_features(Path(tmp) / "data")
         for precision in ("no", "bf16"):
             figures[precision] = time_precision(data, Path(tmp) / precision, precision, args.backbone, args.repeats)
     figures["bf16_over_fp32_train_step"] = round(figures["bf16"]["train_step_s"] / figures["no"]["train_step_s"], 2)

@@ -58,34 +58,15 @@ def reasoning_seconds(repeats: int) -> float:
 def training_seconds(repeats: int) -> float:
     import tempfile
 
-    from limssr_core.data.collate import collate
-    from limssr_core.data.dataset import load_dataset
-    from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
-    from limssr_core.model.backbone import SMOLLM2, load_backbone
+    from training_step import training_step, write_features
+
+    from limssr_core.model.backbone import SMOLLM2
     from limssr_core.runtime import apply_cpu_threads
-    from limssr_core.training.run import build_config
-    from limssr_core.training.trainer import Trainer
 
     apply_cpu_threads()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        write_synthetic_dataset(data, SynthOptions(modalities={"video": 1280, "flow": 128, "audio": 140,
-                                                               "commentary": 384}, n_samples=16, min_length=40,
-                                                   max_length=60, seed=0))
-        dataset = load_dataset(data, progress=False)
-        config = build_config(dataset, length="video=32,flow=32,audio=32,commentary=16",
-                              model={"backbone": SMOLLM2}, training={"mixed_precision": "no"})
-        trainer = Trainer(config, dataset, Path(tmp) / "run", backbone=load_backbone(SMOLLM2), progress=False,
-                          device="cpu")
-        model, chunk = trainer.model, trainer.splits.train[:4]
-        batch = collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
-
-        def step() -> None:
-            out = model(batch, compute_loss=True)
-            trainer.accelerator.backward(out.loss)
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
-
+        data = write_features(Path(tmp) / "data")
+        step, _ = training_step(data, Path(tmp) / "run", "no", SMOLLM2, batch_size=4)
         step()  # warm-up
         started = time.perf_counter()
         for _ in range(repeats):

@@ -24,16 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
+from training_step import DIMS, LENGTH  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.data.generic import read_labels, write_labels  # noqa: E402
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
 from limssr_core.runtime import cpu_threads  # noqa: E402
 from limssr_core.training.run import build_config, train  # noqa: E402
-
-# the embedded extractors' dims (docs/models.md) and the demo checkpoint's T per modality
-DIMS = {"video": 1280, "flow": 128, "audio": 140, "commentary": 384}
-LENGTH = "video=32,flow=32,audio=32,commentary=16"
 
 
 def main() -> int:

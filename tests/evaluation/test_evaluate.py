@@ -1,0 +1,32 @@
+import numpy as np
+
+from limssr_core.evaluation.evaluate import evaluate_predictor, subset_masks
+from limssr_core.evaluation.metrics import all_modality_subsets
+from tests.conftest import random_samples
+
+
+def pair_score(sample, mask) -> float:
+    """A prediction that depends on the sample and its mask only (as the model's and the baseline's do)."""
+    return (sample.target + 0.1 * sum(mask) + 0.01 * int(sample.sample_id[1:])) % 1.0
+
+
+def test_every_subset_goes_to_the_predictor_together_and_comes_back_in_place(tiny_config):
+    samples = random_samples(tiny_config, 7, seed=5)
+    del samples[0].features["audio"], samples[1].features["video"], samples[1].features["text"]
+    names = tiny_config.modality_names
+    calls = []
+
+    def predict(kept, masks):
+        calls.append(len(kept))
+        return np.array([pair_score(s, m) for s, m in zip(kept, masks)])
+
+    summary, rows = evaluate_predictor(predict, samples, names, tiny_config, progress=False, chunk=16)
+    pairs = sum(len(subset_masks(samples, names, subset)[0]) for subset in all_modality_subsets(names))
+    assert sum(calls) == pairs and len(calls) == -(-pairs // 16) and max(calls) == 16  # full batches, mixed subsets
+    one_at_a_time, _ = evaluate_predictor(predict, samples, names, tiny_config, progress=False, chunk=1)
+    assert summary == one_at_a_time
+    for subset in all_modality_subsets(names):
+        kept, masks = subset_masks(samples, names, subset)
+        expected = [tiny_config.denormalise(pair_score(s, m)) for s, m in zip(kept, masks)]
+        got = [row["prediction"] for row in rows if row["subset"] == "+".join(subset)]
+        np.testing.assert_allclose(got, expected)
