@@ -137,17 +137,17 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
 def test_log_with_tensorboard_goes_through_accelerate_and_keeps_metrics_csv(synth_dataset, tmp_path, make_backbone,
                                                                             monkeypatch):
     from limssr_core.errors import LimssrError
-    from limssr_core.training import trainer as trainer_module
+    from limssr_core.training import launch as launch_module
 
     run = tmp_path / "run"
     make_trainer(synth_dataset, run, make_backbone(), epochs=1, log_with="tensorboard").fit()
     assert list(run.rglob("events.out.tfevents.*"))  # written by accelerate's TensorBoard tracker
     assert (run / "metrics.csv").is_file()
-    monkeypatch.setattr(trainer_module, "has_package", lambda name: False)
+    monkeypatch.setattr(launch_module, "has_package", lambda name: False)
     with pytest.raises(LimssrError, match="pip install wandb"):
-        trainer_module.check_tracker("wandb")
+        launch_module.check_tracker("wandb")
     with pytest.raises(LimssrError, match="use none"):
-        trainer_module.check_tracker("neptune")
+        launch_module.check_tracker("neptune")
 
 
 def test_presets_are_the_papers():
