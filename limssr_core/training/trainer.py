@@ -142,8 +142,6 @@ class Trainer:
         self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
         if config.standardise_features:
             self.set_feature_statistics()
-        if training.compile:  # regional, static shapes: batches padded to length buckets (model/limssr.py)
-            self.model.compile_backbone()
         loader = torch.utils.data.DataLoader(list(range(len(self.splits.train))), batch_size=training.batch_size,
                                              sampler=EpochOrder(len(self.splits.train), training.seed),
                                              collate_fn=list)  # batches of training-split indices
@@ -158,6 +156,8 @@ class Trainer:
             self.optimizer, lr_lambda(total, max(1, warmup), training.min_lr_ratio))
         self.model, self.optimizer, self.scheduler, self.loader = self.accelerator.prepare(
             self.model, self.optimizer, self.scheduler, loader)
+        if training.compile:  # on its device: regional, batches padded to length buckets (model/limssr.py)
+            self.unwrapped.compile_backbone()
         if self.processes > 1 and self.accelerator.is_main_process:
             log.info("training in %d processes: %d samples per step (%d per process), %d steps per epoch",
                      self.processes, training.batch_size * self.processes, training.batch_size,

@@ -2,6 +2,7 @@ import csv
 import time
 
 import pytest
+import torch
 
 from limssr_core.data.dataset import load_dataset
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
@@ -193,3 +194,16 @@ def test_projectors_standardise_with_statistics_of_what_training_observes(synth_
     torch_mean = saved.projectors[name].feature_mean
     np.testing.assert_allclose(torch_mean.numpy(), trainer.unwrapped.projectors[name].feature_mean.numpy())
     assert saved.config.standardise_features
+
+
+def test_compiled_training_pads_to_cpu_buckets_and_trains(synth_dataset, tmp_path, make_backbone):
+    """`--compile`: the body compiled in place on the model's device (CPU here: 16-position buckets); a step runs
+    and the checkpoint's parameter names are those of an uncompiled run."""
+    compiled = make_trainer(synth_dataset, tmp_path / "compiled", make_backbone(), epochs=1, compile=True)
+    assert compiled.unwrapped.sequence_multiple == 16
+    parts = compiled.train_step(list(range(4)))
+    assert parts.shape == (4,) and torch.isfinite(parts).all()
+    plain = make_trainer(synth_dataset, tmp_path / "plain", make_backbone(), epochs=1)
+    assert plain.unwrapped.sequence_multiple == 1
+    assert compiled.unwrapped.head_state_dict().keys() == plain.unwrapped.head_state_dict().keys()
+    assert [n for n, _ in compiled.unwrapped.named_parameters()] == [n for n, _ in plain.unwrapped.named_parameters()]
