@@ -63,7 +63,12 @@ def parse_score_range(text: str | None) -> tuple[float, float] | None:
 
 def run(args: argparse.Namespace) -> int:
     from limssr_core.features.dataset_builder import REPORT, extract_videos, finalize_dataset, plan_extraction
-    from limssr_core.features.parallel import distributed_launch, extract_in_workers, extract_share
+    from limssr_core.features.parallel import (
+        distributed_launch,
+        extract_in_workers,
+        extract_share,
+        main_launched_process,
+    )
     from limssr_core.features.registry import ExtractionConfig
 
     if args.workers < 1:
@@ -78,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
                           audio_dir=args.audio, transcribe=args.transcribe, force=args.force)
     progress = not args.no_progress
     if args.finalize:
-        pass
+        if not main_launched_process():
+            return EXIT_OK  # a launched --finalize merges once, in the main process
     elif distributed_launch():
         if not extract_share(job, progress=progress):
             return EXIT_OK  # the main process merges and reports

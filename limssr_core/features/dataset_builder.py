@@ -6,7 +6,7 @@ Labels: CSV `sample_id,score[,split]`; without a split column every labelled sam
 label (or without `--labels`) get an empty score and split `test` (prediction-only use).
 
 Resuming: each finished sample leaves `extract_status/<id>.json`; a rerun skips those (unless `--force`). One bad
-file never stops the batch: it leaves `extract_status/<id>.failed.json`, and its error lands in
+file never stops the batch: it leaves `extract_status/failed/<id>.json`, and its error lands in
 `extract_report.json` under "failures".
 
 Many processes: `plan_extraction` -> `extract_videos` (any share of the videos, in any process) ->
@@ -41,6 +41,7 @@ from limssr_core.features.extract import extract_sample
 from limssr_core.features.formats import AUDIO_EXTENSIONS, COMMENTARY_EXTENSIONS, VIDEO_EXTENSIONS
 from limssr_core.features.registry import DEFAULT_MODALITIES, EXTRACTORS, ExtractionConfig, check_extractor_ids
 STATUS_DIR = "extract_status"
+FAILED_DIR = "failed"  # inside STATUS_DIR
 REPORT = "extract_report.json"
 
 
@@ -138,16 +139,17 @@ def plan_extraction(inputs: list[str | Path], out_dir: str | Path, *, config: Ex
             continue
         seen[sid] = video
         videos.append((sid, video))
-    (out / STATUS_DIR).mkdir(parents=True, exist_ok=True)
+    (out / STATUS_DIR / FAILED_DIR).mkdir(parents=True, exist_ok=True)
     return ExtractionJob(out, videos, duplicates, config, tuple(modalities), ids, spec_modalities,
                          Path(commentary_dir) if commentary_dir else None, Path(audio_dir) if audio_dir else None,
                          transcribe, force)
 
 
 def status_paths(job: ExtractionJob, sid: str) -> tuple[Path, Path]:
-    """(the sample's record, written when it is done; its failure, written when it failed)."""
+    """(the sample's record, written when it is done; its failure, written when it failed: in a folder of its own,
+    so no sample id, not even `x.failed`, can name another sample's failure)."""
     folder = job.out / STATUS_DIR
-    return folder / f"{sid}.json", folder / f"{sid}.failed.json"
+    return folder / f"{sid}.json", folder / FAILED_DIR / f"{sid}.json"
 
 
 def write_json_atomically(path: Path, data: dict) -> None:
@@ -193,7 +195,8 @@ def extract_videos(job: ExtractionJob, videos: list[tuple[str, Path]] | None = N
 def finalize_dataset(job: ExtractionJob, *, labels_csv: str | Path | None = None, score_name: str = "score",
                      score_range: tuple[float, float] | None = None) -> dict:
     """`dataset.json`, `labels.csv` and `extract_report.json`, merged once from the job's per-sample status files
-    (whichever process wrote them); returns the report. A sample with no status file yet is reported as pending."""
+    (whichever process wrote them); returns the report. A sample with no status file yet is reported as pending.
+    "extracted" against "already done" is told by whether a record is newer than this job's start."""
     labels = read_score_csv(labels_csv) if labels_csv else {}
     samples: dict[str, dict] = {}
     failures: list[dict] = list(job.duplicates)
@@ -247,17 +250,12 @@ def extract_dataset(inputs: list[str | Path], out_dir: str | Path, *, labels_csv
                     commentary_dir: str | Path | None = None, audio_dir: str | Path | None = None,
                     config: ExtractionConfig | None = None, modalities: tuple[str, ...] = DEFAULT_MODALITIES,
                     transcribe: bool = False, force: bool = False, progress: bool = True, score_name: str = "score",
-                    score_range: tuple[float, float] | None = None, workers: int = 1) -> dict:
-    """Extract every video into a generic dataset at `out_dir` (in `workers` processes of this machine, see
-    features/parallel.py); returns (and writes) the report dict."""
+                    score_range: tuple[float, float] | None = None) -> dict:
+    """Extract every video into a generic dataset at `out_dir` in this process (features/parallel.py spreads a job
+    over processes); returns (and writes) the report dict."""
     job = plan_extraction(inputs, out_dir, config=config, modalities=modalities, commentary_dir=commentary_dir,
                           audio_dir=audio_dir, transcribe=transcribe, force=force)
-    if workers > 1:
-        from limssr_core.features.parallel import extract_in_workers
-
-        extract_in_workers(job, workers, progress=progress)
-    else:
-        extract_videos(job, progress=progress)
+    extract_videos(job, progress=progress)
     return finalize_dataset(job, labels_csv=labels_csv, score_name=score_name, score_range=score_range)
 
 

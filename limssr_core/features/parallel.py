@@ -25,6 +25,11 @@ def distributed_launch() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def main_launched_process() -> bool:
+    """Whether this process is the main one of a launch (RANK 0), or not launched at all."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _start_worker(config: ExtractionConfig, modalities: tuple[str, ...]) -> None:
     from limssr_core.features.extract import preload_models
     from limssr_core.runtime import apply_cpu_threads, prefer_passive_openmp

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from limssr_core.model.backbone import Backbone, add_lora, bind_config
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import LimssrBatch, host_to_device
+from limssr_core.errors import LimssrError
 from limssr_core.model.heads import CrossModalRecoveryPath, FusionPooling, UncertaintyCalibratedPath
 from limssr_core.model.hub import CARD_NAME, LIBRARY_NAME, TAGS
 from limssr_core.model.losses import limssr_loss
@@ -43,6 +44,14 @@ from limssr_core.model.prompt import (
     prompt_token_ids,
     split_by_mask,
 )
+
+
+def check_causal(body: nn.Module) -> None:
+    """Refuse a body whose attention is not causal (its attention modules say so with `is_causal`)."""
+    open_attention = sorted({type(m).__name__ for m in body.modules() if getattr(m, "is_causal", True) is False})
+    if open_attention:
+        raise LimssrError(f"the backbone's attention is not causal ({', '.join(open_attention)}): LIMSSR needs a "
+                          "causal language model body (Llama, Qwen, Gemma, SmolLM, ...)")
 
 
 def repeated_blocks(body: nn.Module) -> list[nn.Module]:
@@ -94,6 +103,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         self._hub_mixin_config = None  # no config.json: see above
         self.checkpoint_folder: Path | None = None  # set when loaded from a checkpoint
         self.stored_half = False  # that checkpoint's weights were float16
+        check_causal(backbone.body)
         config = bind_config(config, backbone)  # a copy: the caller's config is never written to
         self.config = config
         hidden = backbone.hidden_size
@@ -297,10 +307,10 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         """
         from transformers.cache_utils import DynamicCache
 
-        embeds, attention_mask, layouts = self.build_inputs(batch)  # [b, L, D]
+        embeds, _, layouts = self.build_inputs(batch)  # [b, L, D]
         b, length = embeds.shape[:2]
-        if length != prefix.hidden.shape[1] or not bool(attention_mask.all()):
-            raise ValueError("forward_occluded needs copies of the prefix's sample (same layout, no padding)")
+        if length != prefix.hidden.shape[1] or len({len(layout) for layout in layouts}) != 1:
+            raise ValueError("forward_occluded needs copies of the prefix's sample (same layout)")
         start = max(0, min(start, length - 1))
         cache = DynamicCache(ddp_cache_data=[(k[:, :, :start].expand(b, -1, -1, -1), v[:, :, :start].expand(
             b, -1, -1, -1)) for k, v in prefix.keys_values])
@@ -309,7 +319,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         hidden = torch.cat([prefix.hidden[:, :start].expand(b, -1, -1).to(suffix.dtype), suffix], dim=1)  # [b, L, D]
         return self.read_out(hidden.float(), layouts, batch)
 
-    def compile_backbone(self, mode: str | None = None, dynamic: bool | None = False, regional: bool = True,
+    def compile_backbone(self, mode: str | None = None, dynamic: bool | None = None, regional: bool = True,
                          sequence_multiple: int | None = None, backend: str = "inductor") -> None:
         """torch.compile the LLM body in place (parameter names, and so checkpoints, are unchanged).
 
@@ -317,7 +327,9 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         PyTorch's "regional compilation"): the compile time of one layer instead of the whole body. Otherwise the
         body's forward as one graph. Batches are padded to `sequence_multiple` so only a few shapes occur: by
         default 64 positions on a GPU (few graphs, and padding is nearly free there) and 16 on a CPU (where every
-        padded position costs its share of compute).
+        padded position costs its share of compute). dynamic=None (PyTorch's automatic dynamic shapes): a second
+        batch size or length compiles one graph generic in that dimension, so shapes never pile up to the
+        recompilation limit (beyond which PyTorch would quietly run eager); False: one static graph per shape.
         """
         if sequence_multiple is None:
             on_gpu = next(self.parameters()).device.type == "cuda"

@@ -1,6 +1,9 @@
 """What the GPU speed work rests on, checked on CPU: no graph breaks in the body, one compilation per length bucket,
 right padding that changes no output, and host-to-device copies that leave CPU tensors alone."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
@@ -59,15 +62,47 @@ def test_regional_compilation_compiles_once_per_length_bucket(model, tiny_config
             model(batch)
     assert len(lengths) == 1 and lengths.pop() % 64 == 0  # four mask patterns, one bucket
     assert counters["stats"]["unique_graphs"] == 1  # one decoder block graph, reused by every layer and batch
-    model.sequence_multiple = 1  # without buckets: one compilation per distinct length
+    model.sequence_multiple = 1  # without buckets, three more lengths and two batch sizes
     unpadded = set()
     with torch.no_grad():
         for masks in (MASKS, [(True, True, True)] * 4, [(False, False, True)] * 4):
             batch = collate(samples, tiny_config.modalities, masks)
             unpadded.add(model.build_inputs(batch)[0].shape[1])
             model(batch)
-    assert len(unpadded) >= 2 and counters["stats"]["unique_graphs"] == 1 + len(unpadded)
+    # automatic dynamic shapes: the first new length compiles one graph generic in the length, which serves every
+    # later length, so shapes never pile up to the recompilation limit (beyond which PyTorch silently runs eager)
+    assert len(unpadded) >= 2 and counters["stats"]["unique_graphs"] == 2
+    with torch.no_grad():
+        for size in (3, 2):  # likewise the batch size: one more graph for all of them
+            model(collate(samples[:size], tiny_config.modalities, MASKS[:size]))
+    assert counters["stats"]["unique_graphs"] == 3
+    with torch.no_grad():  # batch size 1 is always a graph of its own (PyTorch specialises sizes 0 and 1)
+        model(collate(samples[:1], tiny_config.modalities, MASKS[:1]))
+    assert counters["stats"]["unique_graphs"] == 4
     torch._dynamo.reset()
+
+
+def test_a_body_that_is_not_causal_is_refused(tiny_config, make_backbone):
+    from limssr_core.errors import LimssrError
+
+    backbone = make_backbone()
+    backbone.body.layers[0].self_attn.is_causal = False  # as an encoder's attention says
+    with pytest.raises(LimssrError, match="not causal"):
+        LimssrModel(tiny_config, backbone)
+
+
+def test_occluded_copies_of_a_padded_sequence_match_the_full_pass(model, tiny_config):
+    """The timeline's cached suffix passes stay exact when batches are padded to a length bucket."""
+    model.sequence_multiple = 16
+    sample = random_samples(tiny_config, 1, seed=6, lengths=(5, 6))[0]
+    sample.occluded = {"video": np.array([False, False, True, True, False, False])[: len(sample.features["video"])]}
+    batch = collate([sample], tiny_config.modalities)
+    with torch.no_grad():
+        prefix = model.prefix_state(collate([dataclasses.replace(sample, occluded={})], tiny_config.modalities))
+        start = model.occlusion_starts(batch)[0]
+        cached = model.forward_occluded(batch, prefix, start)
+        full = model(batch)
+    torch.testing.assert_close(cached.y, full.y, atol=1e-5, rtol=1e-5)
 
 
 def test_host_to_device_on_cpu_is_the_tensor_itself():

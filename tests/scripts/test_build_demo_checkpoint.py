@@ -37,5 +37,10 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     assert "float16 weights as shipped" in card
     reevaluated = json.loads((export / "test_evaluation.json").read_text())
     assert reevaluated["subsets"][-1]["n"] == shipped["subsets"][-1]["n"]
-    # float16 weights on CPU against the float32 weights they came from: the same ranking, near-equal errors
-    assert abs(reevaluated["full"]["spearman"] - shipped["full"]["spearman"]) < 0.05
+    # float16 weights on CPU against the float32 weights they came from: the same ranking up to one swap of two
+    # neighbours (a near-tie float16 rounding may flip; on 6 test routines one swap moves rho by 0.057), near-equal
+    # errors
+    n = shipped["subsets"][-1]["n"]  # the full set: the last subset
+    one_swap = 6 * 2 / (n * (n ** 2 - 1))
+    assert abs(reevaluated["full"]["spearman"] - shipped["full"]["spearman"]) <= one_swap + 1e-9
+    assert abs(reevaluated["full"]["mse"] - shipped["full"]["mse"]) <= 0.05 * shipped["full"]["mse"]
