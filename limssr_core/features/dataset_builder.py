@@ -178,8 +178,8 @@ def extract_one(job: ExtractionJob, sid: str, video: Path) -> str:
     return "done"
 
 
-def extract_videos(job: ExtractionJob, videos: list[tuple[str, Path]] | None = None, progress: bool = True,
-                   on_sample=None) -> dict[str, str]:
+def extract_videos(job: ExtractionJob, videos: list[tuple[str, Path]] | None = None,
+                   progress: bool = True) -> dict[str, str]:
     """Extract `videos` (default: the whole job) one after another in this process: {sample id: outcome}."""
     from tqdm.auto import tqdm
 
@@ -187,8 +187,6 @@ def extract_videos(job: ExtractionJob, videos: list[tuple[str, Path]] | None = N
     for sid, video in tqdm(job.videos if videos is None else videos, desc="extract", unit="video",
                            disable=not progress):
         outcomes[sid] = extract_one(job, sid, video)
-        if on_sample is not None:
-            on_sample(sid, outcomes[sid])
     return outcomes
 
 

@@ -382,13 +382,7 @@ class Trainer:
     def log(self, row: dict) -> None:
         if not self.accelerator.is_main_process:
             return
-        path = self.run_dir / METRICS_FILE
-        new = not path.exists()
-        with open(path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
-            if new:
-                writer.writeheader()
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        self.write_metrics()  # the history already holds this row; a few dozen lines rewritten, never appended twice
         if self.tracker is not None:
             self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                                  step=row["epoch"])
