@@ -69,10 +69,18 @@ class TrainingConfig:
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
+    folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body
     num_workers: int = 0  # data-loading worker processes
     log_with: str = "none"  # experiment tracker driven by accelerate: none | tensorboard | trackio | wandb
+
+    def __post_init__(self) -> None:
+        if self.folds < 1:
+            raise LimssrError(f"--folds must be 1 (one model) or more (an ensemble), got {self.folds}")
+        if self.folds > 1 and self.select_on != "val":
+            raise LimssrError("--folds K selects each member on its own held-out fold; it cannot be combined with "
+                              f"--select-on {self.select_on}")
 
 
 @dataclass
@@ -102,6 +110,7 @@ class LimssrConfig:
     fusion_reg_weight: float = 1.0  # weight of the fusion-token regulariser
     fusion_reg: str = "triplet"  # fusion-token regulariser: triplet (the published code's) | cosine-hinge (ours)
     fusion_reg_margin: float = 1.0  # margin of the fusion-token regulariser
+    unimodal_loss_weight: float = 0.0  # weight of the modality probes' loss (each observed modality's mean projected features predict the score alone; training only; 0: no probes)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
     format_version: int = FORMAT_VERSION  # the checkpoint format this config was written in

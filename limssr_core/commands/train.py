@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     result = train(config, dataset, out, device=device, resume=args.resume, progress=not args.no_progress)
     if not result.main_process:  # a multi-process run reports once, from its main process
         return 0
-    print(f"kept {result.kept}: validation selection rho {result.best_selection:.3f}; checkpoint in {out}")
+    print(f"kept {result.kept}: {result.selection_split} selection rho {result.best_selection:.3f}; "
+          f"checkpoint in {out}")
     if result.test_summary is not None:
         from limssr_core.evaluation.metrics import markdown_table
 

@@ -65,6 +65,7 @@ class Prediction:
     windows: list[WindowScore] = field(default_factory=list)  # the consecutive windows the score averages
     window_rule: str = ""  # how the windows were combined, in words
     timeline: Timeline | None = None  # per moment: how much it raised or lowered the score (inference/timeline.py)
+    member_scores: list[float] = field(default_factory=list)  # an ensemble's members' scores ([] for one model): their spread is how much they disagree
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -113,7 +114,7 @@ class Scorer:
             raise LimssrError("no usable modality: at least one of "
                               f"{self.modality_names} must be present and not withheld")
         mask = tuple(name in used for name in self.modality_names)
-        (y, y_main, y_aux, weights, window_ys), = self._windowed(features, [mask])
+        (y, y_main, y_aux, weights, window_ys, member_ys), = self._windowed(features, [mask])
         windows = covering_windows({n: features[n].shape[0] for n in used}, self.config.modalities)
         reference = next((m for m in self.config.modalities if m.name in used and m.timeline), None)
         denorm = self.config.denormalise
@@ -145,6 +146,7 @@ class Scorer:
             window_rule=window_rule(len(windows), reference, features),
             timeline=self.timeline(features, [n for n in used if n not in untimed], y, window_ys, segment_seconds,
                                    scored=used, per_modality=timeline_per_modality) if timeline else None,
+            member_scores=[denorm(v) for v in member_ys],
         )
 
     def timeline(self, features: dict[str, np.ndarray], used: list[str], base: float, base_windows: list[float],
@@ -197,8 +199,9 @@ class Scorer:
                         top_moments(points, False))
 
     def _windowed(self, features: dict[str, np.ndarray], masks: list[tuple[bool, ...]]) -> list[tuple]:
-        """Per mask: (y, y_main, y_aux, weights, per-window y), each the mean over the windows covering the whole
-        routine (normalised scores). All masks' windows go through the model in batched passes."""
+        """Per mask: (y, y_main, y_aux, weights, per-window y, per-member y), each the mean over the windows covering
+        the whole routine (normalised scores; per-member y is [] for one model). All masks' windows go through the
+        model in batched passes."""
         names = self.modality_names
         samples, expanded, owner = [], [], []
         for i, mask in enumerate(masks):
@@ -211,14 +214,16 @@ class Scorer:
         with self._lock:
             for _, out in run_batches(self.model, samples, expanded, batch_size=16):
                 for j in range(len(out.y)):
+                    members = [] if out.member_y is None else [float(v) for v in out.member_y[j]]
                     rows.append((float(out.y[j]), float(out.y_main[j]), float(out.y_aux[j]),
-                                 output_weights(out, j, names)))
+                                 output_weights(out, j, names), members))
         results = []
         for i in range(len(masks)):
             mine = [row for row, o in zip(rows, owner) if o == i]
             results.append((float(np.mean([r[0] for r in mine])), float(np.mean([r[1] for r in mine])),
                             float(np.mean([r[2] for r in mine])), mean_weights([r[3] for r in mine]),
-                            [r[0] for r in mine]))
+                            [r[0] for r in mine], [float(v) for v in np.mean([r[4] for r in mine], axis=0)]
+                            if mine[0][4] else []))
         return results
 
     def robustness(self, features: dict[str, np.ndarray]) -> list[SubsetScore]:

@@ -240,6 +240,16 @@ def bind_config(config: LimssrConfig, backbone: Backbone) -> LimssrConfig:
     )
 
 
+def shared_copy(backbone: Backbone) -> Backbone:
+    """A Backbone whose body is a new module tree over the same frozen weight tensors: LoRA can be added to it without
+    touching `backbone` (peft injects its layers in place), at no memory cost for the weights. The members of an
+    ensemble (model/ensemble.py) each get one."""
+    import copy
+
+    shared = {id(t): t for t in (*backbone.body.parameters(), *backbone.body.buffers())}
+    return dataclasses.replace(backbone, body=copy.deepcopy(backbone.body, memo=shared))
+
+
 def add_lora(body: nn.Module, r: int, alpha: int, dropout: float, targets: list[str]) -> nn.Module:
     from peft import LoraConfig, get_peft_model
 

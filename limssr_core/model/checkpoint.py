@@ -8,6 +8,8 @@ limssr_weights.safetensors   projectors, new token rows, fusion pooling and MDA 
 README.md                    the card: Hub metadata + what it was trained on, how, and its evaluation table
                              (older checkpoints: MODEL_CARD.md, still read)
 ```
+A K-fold ensemble (`train --folds K`, model/ensemble.py) has the config (training.folds = K), card and baseline at the
+top and its members in `members/fold-1` .. `members/fold-K`, each a checkpoint of the layout above.
 Loading takes a folder or a Hub id (model/hub.py), checks the backbone identity; `check_compatible` checks
 modalities, dims and extractor ids against data.
 """
@@ -27,11 +29,12 @@ from safetensors.torch import load_file, save_file
 from limssr_core.config import LimssrConfig
 from limssr_core.data.generic import DatasetSpec
 from limssr_core.errors import CheckpointMismatchError, LimssrError
-from limssr_core.model.backbone import Backbone, check_identity, load_backbone
+from limssr_core.model.backbone import Backbone, check_identity, load_backbone, shared_copy
 from limssr_core.model.hub import (
     CARD_NAME,
     CONFIG_NAME,
     LEGACY_CARD_NAME,
+    MEMBERS_DIR,
     base_model_of,
     is_checkpoint,
     read_card,
@@ -43,7 +46,7 @@ WEIGHTS_NAME = "limssr_weights.safetensors"
 ADAPTER_DIR = "adapter"
 __all__ = ["CARD_NAME", "CONFIG_NAME", "LEGACY_CARD_NAME", "is_checkpoint", "read_card", "check_compatible",
            "load_checkpoint", "read_config", "checkpoint_fingerprint", "save_checkpoint", "portable_adapter_config", "update_config",
-           "upgrade_checkpoint"]
+           "upgrade_checkpoint", "member_folders", "load_model"]
 
 
 def library_versions() -> dict[str, str]:
@@ -121,12 +124,24 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
     return folder
 
 
+def member_folders(folder: str | Path, config: LimssrConfig) -> list[Path]:
+    """An ensemble's member checkpoints (`members/fold-k`); [] for a single model. A member's own folder (it has
+    weights of its own, and its config says how many folds it was one of) is a single model."""
+    folds = config.training.folds
+    if folds < 2 or (Path(folder) / WEIGHTS_NAME).is_file():
+        return []
+    return [Path(folder) / MEMBERS_DIR / f"fold-{k + 1}" for k in range(folds)]
+
+
 def checkpoint_fingerprint(folder: str | Path) -> str:
-    """SHA-256 (first 16 hex digits) of a checkpoint's config and weights: it changes with every rebuild or
-    recalibration, so a record made with one checkpoint (assets/examples/examples.json) can tell it is stale."""
+    """SHA-256 (first 16 hex digits) of a checkpoint's config and weights (every member's, for an ensemble): it
+    changes with every rebuild or recalibration, so a record made with one checkpoint
+    (assets/examples/examples.json) can tell it is stale."""
     digest = hashlib.sha256()
-    for name in (CONFIG_NAME, WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
-        digest.update((Path(folder) / name).read_bytes())
+    digest.update((Path(folder) / CONFIG_NAME).read_bytes())
+    for weights in member_folders(folder, read_config(folder)) or [Path(folder)]:
+        for name in (WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
+            digest.update((weights / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -143,19 +158,37 @@ def update_config(folder: str | Path, config: LimssrConfig) -> None:
 
 def load_checkpoint(ref: str | Path, backbone: Backbone | None = None, device: str | torch.device = "cpu",
                     **hub_options):
-    """Rebuild a LimssrModel from a checkpoint folder or Hub id (`hub_options`: revision, token, cache_dir,
-    local_files_only, max_bytes), refusing a backbone that differs from the recorded one."""
+    """Rebuild a LimssrModel (or a LimssrEnsemble, model/ensemble.py) from a checkpoint folder or Hub id
+    (`hub_options`: revision, token, cache_dir, local_files_only, max_bytes), refusing a backbone that differs from
+    the recorded one."""
+    from limssr_core.model.ensemble import LimssrEnsemble
+
+    folder = resolve_checkpoint_folder(ref, **hub_options)
+    config = read_config(folder)
+    members = member_folders(folder, config)
+    for member in members:
+        if not is_checkpoint(member):
+            raise LimssrError(f"{folder}: incomplete ensemble checkpoint, member {member.name} is missing")
+    if backbone is None:
+        backbone = load_backbone(config.backbone)
+    check_identity(config.backbone_identity, backbone.identity)
+    if not members:
+        return load_model(folder, config, backbone).to(device).eval()
+    ensemble = LimssrEnsemble(config, [load_model(member, read_config(member), shared_copy(backbone))
+                                       for member in members])
+    ensemble.checkpoint_folder = folder
+    return ensemble.to(device).eval()
+
+
+def load_model(folder: Path, config: LimssrConfig, backbone: Backbone):
+    """One LimssrModel from its checkpoint folder (LoRA is added to `backbone`'s body in place)."""
     from peft import set_peft_model_state_dict
 
     from limssr_core.model.limssr import LimssrModel
 
-    folder = resolve_checkpoint_folder(ref, **hub_options)
-    config = read_config(folder)
     for name in (WEIGHTS_NAME, ADAPTER_DIR + "/adapter_model.safetensors"):
         if not (folder / name).is_file():
             raise LimssrError(f"{folder}: incomplete checkpoint, {name} is missing")
-    if backbone is None:
-        backbone = load_backbone(config.backbone)
     check_identity(config.backbone_identity, backbone.identity)
     model = LimssrModel(config, backbone)
     result = set_peft_model_state_dict(model.backbone, load_file(folder / ADAPTER_DIR / "adapter_model.safetensors"))
@@ -176,7 +209,7 @@ def load_checkpoint(ref: str | Path, backbone: Backbone | None = None, device: s
     model.load_state_dict(heads, strict=False)
     model.checkpoint_folder = folder  # where it came from: push_to_hub re-publishes its card
     model.stored_half = any(t.dtype == torch.float16 for t in heads.values())  # re-saved as it was stored
-    return model.to(device).eval()
+    return model
 
 
 def check_compatible(config: LimssrConfig, spec: DatasetSpec, source: str = "dataset") -> None:

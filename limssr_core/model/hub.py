@@ -11,6 +11,7 @@ written before the card moved there have `MODEL_CARD.md`, which is still read.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 
@@ -23,6 +24,8 @@ LEGACY_CARD_NAME = "MODEL_CARD.md"
 CHECKPOINT_FILES = (CONFIG_NAME, "limssr_weights.safetensors", "adapter/adapter_config.json",
                     "adapter/adapter_model.safetensors", CARD_NAME, LEGACY_CARD_NAME, "test_evaluation.json",
                     "baseline.safetensors")
+MEMBERS_DIR = "members"  # an ensemble's members, one checkpoint folder each (model/ensemble.py)
+CHECKPOINT_PATTERNS = CHECKPOINT_FILES + tuple(f"{MEMBERS_DIR}/*/{name}" for name in CHECKPOINT_FILES)
 DEFAULT_MAX_BYTES = 200 * 2**20  # a LIMSSR checkpoint is megabytes (adapter + heads), not the LLM
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LIBRARY_NAME = "limssr-studio"
@@ -77,11 +80,12 @@ def _download(repo_id: str, revision: str | None, token, cache_dir, offline: boo
         sizes = {s.rfilename: s.size or 0 for s in info.siblings or []}
         if CONFIG_NAME not in sizes:
             raise LimssrError(f"Hub repo {repo_id} is not a LIMSSR checkpoint (no {CONFIG_NAME})")
-        total = sum(size for name, size in sizes.items() if name in CHECKPOINT_FILES)
+        total = sum(size for name, size in sizes.items()
+                    if any(fnmatch.fnmatch(name, pattern) for pattern in CHECKPOINT_PATTERNS))
         if total > max_bytes:
             raise LimssrError(f"Hub checkpoint {repo_id}: its files take {total / 2**20:.0f} MiB, more than the "
                               f"limit of {max_bytes / 2**20:.0f} MiB; refusing to download it")
-    folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=list(CHECKPOINT_FILES),
+    folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=list(CHECKPOINT_PATTERNS),
                                     token=token, cache_dir=cache_dir, local_files_only=offline))
     if not is_checkpoint(folder):
         raise LimssrError(f"Hub repo {repo_id} is not a LIMSSR checkpoint (no {CONFIG_NAME})")

@@ -17,7 +17,8 @@ def interval_text(payload: dict) -> str:
 
 
 def interval_sentence(payload: dict) -> str:
-    """'90% interval 58.1-70.6 (audio missing); 62nd percentile of the training scores' or why there is none."""
+    """'90% interval 58.1-70.6 (audio missing); 62nd percentile of the training scores' or why there is none; for an
+    ensemble also the range of its members' scores."""
     interval, percentile = payload.get("interval"), payload.get("percentile")
     gone = payload["missing_modalities"] + payload["withheld_modalities"]
     condition = f" ({', '.join(gone)} missing)" if gone else ""
@@ -29,6 +30,9 @@ def interval_sentence(payload: dict) -> str:
         text = f"{interval['level']:.0%} interval {interval['low']:.1f}-{interval['high']:.1f}{condition}"
     if percentile is not None:
         text += f"; {ordinal(round(percentile))} percentile of the training scores"
+    members = payload.get("member_scores") or []
+    if len(members) > 1:  # an ensemble checkpoint: how far apart its members are
+        text += f"; its {len(members)} members give {min(members):.1f}-{max(members):.1f}"
     return text[0].upper() + text[1:]
 
 

@@ -20,6 +20,7 @@ from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.checkpoint import load_checkpoint, update_config
 from limssr_core.model.hub import write_card
 from limssr_core.training.model_card import render_model_card
+from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
 from limssr_core.training.trainer import Trainer, TrainResult
 
@@ -94,7 +95,11 @@ def calibrate(model, samples: list, split: str, train_samples: list):
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
     """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection split
-    and (selection on val, a test split present) on test, and write the card with those tables."""
+    and (selection on val, a test split present) on test, and write the card with those tables. With
+    training.folds = K > 1: a K-fold ensemble (training/folds.py)."""
+    if config.training.folds > 1:
+        return train_ensemble(config, dataset, out, backbone=backbone, device=device, resume=resume,
+                              progress=progress)
     trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
     result = trainer.fit(resume=resume)
     trainer.accelerator.wait_for_everyone()

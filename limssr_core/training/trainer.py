@@ -34,13 +34,14 @@ from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, 
 from limssr_core.training.launch import EpochOrder, check_tracker, make_accelerator
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
+from limssr_core.training.splits import make_splits
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state/trainer_state.pt"
 METRICS_FILE = "metrics.csv"
-METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "lr",
-                  "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
+METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "unimodal_loss",
+                  "lr", "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
 
 
 @dataclass
@@ -56,39 +57,7 @@ class TrainResult:
     baseline_summaries: dict = field(default_factory=dict)  # the built-in baseline on "select" (and "test")
     processes: int = 1  # data-parallel processes that trained the model
     main_process: bool = True  # False in the other processes of a multi-process run (they write and report nothing)
-
-
-@dataclass
-class Splits:
-    train: list[Sample]
-    select: list[Sample]
-    select_name: str  # val | val (carved from train) | test
-
-
-def make_splits(dataset: FeatureDataset, config: LimssrConfig) -> Splits:
-    training = config.training
-    train = dataset.split("train")
-    if not train:
-        raise DataError(f"{dataset.root}/labels.csv: no samples with split=train")
-    if training.select_on == "test":
-        select = dataset.split("test")
-        name = "test (reproduction of the published code's selection; not a fair evaluation)"
-    elif training.select_on == "val":
-        select, name = dataset.split("val"), "val"
-        if not select:
-            rng = np.random.default_rng(training.seed)
-            order = rng.permutation(len(train))
-            n_val = max(2, int(round(training.val_fraction * len(train))))
-            if n_val >= len(train):
-                raise DataError(f"{dataset.root}: too few training samples ({len(train)}) to carve a validation split")
-            select = [train[i] for i in order[:n_val]]
-            train = [train[i] for i in order[n_val:]]
-            name = f"val ({n_val} samples carved from train, seed {training.seed})"
-    else:
-        raise LimssrError(f"--select-on must be 'val' or 'test', got {training.select_on!r}")
-    if len(select) < 2:
-        raise DataError(f"{dataset.root}: the selection split needs at least 2 samples, has {len(select)}")
-    return Splits(train, select, name)
+    selection_split: str = "validation"  # what best_selection was measured on (an ensemble: out-of-fold)
 
 
 def lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float):
@@ -109,11 +78,13 @@ def resumable_state(model: LimssrModel) -> dict:
 
 class Trainer:
     def __init__(self, config: LimssrConfig, dataset: FeatureDataset, run_dir: str | Path, *,
-                 backbone: Backbone | None = None, progress: bool = True, device: str = "auto"):
+                 backbone: Backbone | None = None, progress: bool = True, device: str = "auto",
+                 fold: int | None = None):
+        """`fold`: train one member of a K-fold ensemble (training/folds.py), holding that fold out for selection."""
         self.config, self.dataset, self.run_dir, self.progress = config, dataset, Path(run_dir), progress
         training = config.training
         self.mode = MissingnessMode.parse(training.train_missing)
-        self.splits = make_splits(dataset, config)
+        self.splits = make_splits(dataset, config, fold)
         self.keep = resolve_keep(training.keep_weights, len(self.splits.select))
         names = config.modality_names
         self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout)
@@ -224,11 +195,11 @@ class Trainer:
     # ------------------------------------------------------------------------------------------------------------
     # loop
 
-    LOSS_PARTS = ("loss", "score", "consistency", "fusion_reg")
+    LOSS_PARTS = ("loss", "score", "consistency", "fusion_reg", "unimodal")
 
     def train_step(self, indices: list[int]) -> torch.Tensor:
         """One optimiser step on these training-split samples (this process's share of the global batch; DDP averages
-        the gradients of all shares): the step's loss parts [4], on the device (reading them back would stall it)."""
+        the gradients of all shares): the step's loss parts [5], on the device (reading them back would stall it)."""
         training = self.config.training
         chunk = [self.splits.train[i] for i in indices]
         batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
@@ -296,7 +267,7 @@ class Trainer:
             row = {
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
-                "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
+                "fusion_reg": losses["fusion_reg"], "unimodal_loss": losses["unimodal"], "lr": self.scheduler.get_last_lr()[0],
                 "val_full_spearman": summary["full"]["spearman"] if summary else math.nan,
                 "val_average_spearman": summary["average_incomplete"]["spearman"] if summary else math.nan,
                 "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),

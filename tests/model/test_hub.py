@@ -100,12 +100,16 @@ def fake_repo(monkeypatch, folder, sizes, calls):
 def test_a_hub_id_downloads_checkpoint_files_only_under_a_size_cap(checkpoint, monkeypatch):
     _, folder = checkpoint
     calls = []
-    sizes = {"limssr_config.json": 2_000, "limssr_weights.safetensors": 2_000_000, "big_video.mp4": 10**10}
+    sizes = {"limssr_config.json": 2_000, "limssr_weights.safetensors": 2_000_000, "big_video.mp4": 10**10,
+             "members/fold-1/limssr_weights.safetensors": 2_000_000}  # an ensemble member's files count too
     fake_repo(monkeypatch, folder, sizes, calls)
     model = LimssrModel.from_pretrained("someone/limssr-tes@v1")
     assert model.config.score_name == "TES"
     assert calls == [("info", "someone/limssr-tes", "v1"),
-                     ("download", "someone/limssr-tes", "v1", hub.CHECKPOINT_FILES, False)]
+                     ("download", "someone/limssr-tes", "v1", hub.CHECKPOINT_PATTERNS, False)]
+    assert "members/*/adapter/adapter_model.safetensors" in hub.CHECKPOINT_PATTERNS
+    with pytest.raises(LimssrError, match="their files take 4 MiB|its files take 4 MiB"):
+        hub.resolve_checkpoint_folder("someone/limssr-tes", max_bytes=3 * 2**20)
     with pytest.raises(LimssrError, match="more than the limit of 1 MiB"):
         hub.resolve_checkpoint_folder("someone/limssr-tes", max_bytes=2**20)
     fake_repo(monkeypatch, folder, {"model.safetensors": 10}, calls)
@@ -123,7 +127,7 @@ def test_offline_a_hub_checkpoint_comes_from_the_local_cache(checkpoint, monkeyp
     fake_repo(monkeypatch, folder, {}, calls)
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", no_network)
     assert hub.resolve_checkpoint_folder("someone/limssr-tes") == folder
-    assert calls == [("download", "someone/limssr-tes", None, hub.CHECKPOINT_FILES, True)]
+    assert calls == [("download", "someone/limssr-tes", None, hub.CHECKPOINT_PATTERNS, True)]
 
     def nothing_cached(repo_id, **kwargs):
         raise OSError("not cached")
