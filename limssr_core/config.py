@@ -39,7 +39,8 @@ MODALITY_GATES = ("paper", "linear-post-attention")
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
 # 3: adds feature standardisation with training-split statistics stored in the projectors.
-FORMAT_VERSION = 3
+# 4: adds K-fold ensembles (training.folds; members/ in the folder) and training-only modality probes.
+FORMAT_VERSION = 4
 LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention", "standardise_features": False},
                    2: {"standardise_features": False}}
 

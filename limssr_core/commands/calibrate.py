@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.checkpoint)
     if not folder.is_dir():
         raise LimssrError(f"{folder}: calibrate rewrites a local checkpoint folder; download a Hub checkpoint first")
-    check_compatible(read_config(folder), load_spec(args.data), source=str(args.data))
+    config = read_config(folder)
+    check_compatible(config, load_spec(args.data), source=str(args.data))
+    if config.training.folds > 1 and args.split in ("train", "val"):  # K-1 of the members trained on those samples
+        raise LimssrError(f"{folder} is a {config.training.folds}-fold ensemble calibrated on its out-of-fold "
+                          f"predictions; its members trained on the {args.split} split, so its errors there would "
+                          "make the intervals too narrow: calibrate on --split test or on new labelled data")
     dataset = load_dataset(args.data, progress=not args.no_progress)
     samples = dataset.split(args.split)
     if len(samples) < 2:

@@ -240,17 +240,19 @@ def upgrade_checkpoint(folder: str | Path) -> list[str]:
     by Hub id, and the config drops machine paths. Returns what changed."""
     folder = Path(folder)
     config = read_config(folder)
-    changed = []
+    changed = [f"{member.name}: {change}" for member in member_folders(folder, config)
+               for change in upgrade_checkpoint(member)]
     raw = json.loads((folder / CONFIG_NAME).read_text())
     if "path" in raw.get("dataset", {}):
         del raw["dataset"]["path"]
         (folder / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
         changed.append("limssr_config.json: dataset path removed")
     adapter = folder / ADAPTER_DIR
-    before = (adapter / "adapter_config.json").read_text()
-    portable_adapter_config(adapter, config)
-    if (adapter / "adapter_config.json").read_text() != before:
-        changed.append("adapter_config.json: base model named by Hub id")
+    if adapter.is_dir():  # an ensemble's adapters are its members'
+        before = (adapter / "adapter_config.json").read_text()
+        portable_adapter_config(adapter, config)
+        if (adapter / "adapter_config.json").read_text() != before:
+            changed.append("adapter_config.json: base model named by Hub id")
     if (folder / LEGACY_CARD_NAME).is_file() and not (folder / CARD_NAME).is_file():
         evaluation = folder / "test_evaluation.json"
         summary = json.loads(evaluation.read_text()) if evaluation.is_file() else None

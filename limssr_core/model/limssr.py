@@ -174,8 +174,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         return torch.where(is_new.unsqueeze(-1), new.to(text.dtype), text)
 
     def build_inputs(self, batch: LimssrBatch) -> tuple[Tensor, Tensor, list[SequenceLayout], Tensor]:
-        """inputs_embeds [B, L, D], attention_mask [B, L], each sample's layout (right-padded) and the mean projected
-        features of each modality [B, M, D] (zeros where a sample does not observe it; the modality probes' input).
+        """inputs_embeds [B, L, D], attention_mask [B, L], each sample's layout (right-padded) and, for a model with
+        modality probes, the mean projected features of each modality [B, M, D] (zeros where not observed; else None).
 
         All index bookkeeping (layouts, which segments are valid, where they go) is done on the CPU from the batch's
         lengths and sent to the device in one go, so building the sequence never waits on the GPU.
@@ -208,16 +208,16 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             if rows.numel():
                 scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
         embeds = self.embed_ids(host_to_device(ids, device))  # [B, L, D]
-        names = self.config.modality_names
-        means = embeds.new_zeros(len(batch), len(names), embeds.shape[-1], dtype=torch.float32)  # [B, M, D]
+        names, probed = self.config.modality_names, self.modality_probes is not None
+        means = embeds.new_zeros(len(batch), len(names), embeds.shape[-1], dtype=torch.float32) if probed else None
         for name, rows, steps, positions, observers in scatter:
-            counts = torch.bincount(rows, minlength=len(batch)).clamp(min=1)  # [B] valid segments per sample
+            counts = torch.bincount(rows, minlength=len(batch)).clamp(min=1) if probed else None  # [B] segments
             rows, steps, positions = (host_to_device(t, device) for t in (rows, steps, positions))
             projected = self.projectors[name](batch.features[name][rows, steps], observers, len(batch))  # [N, D]
             embeds = embeds.index_put((rows, positions), projected.to(embeds.dtype))
-            j = names.index(name)
-            summed = means[:, j].index_add(0, rows, projected.float())  # [B, D]
-            means[:, j] = summed / host_to_device(counts, device)[:, None].float()
+            if probed:  # [B, D] each sample's mean projected segment of this modality
+                j, counts = names.index(name), host_to_device(counts, device)[:, None].float()
+                means[:, j] = means[:, j].index_add(0, rows, projected.float()) / counts
         return embeds, attention_mask, layouts, means  # attention_mask stays on the CPU: the body never needs it
 
     def block_pooling(self, layouts: list[SequenceLayout], seq_len: int) -> Tensor:
@@ -239,7 +239,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         if compute_loss is None:
             compute_loss = batch.target is not None
         if compute_loss:
-            probes = self.probe_predictions(projected_means) if self.modality_probes is not None else None
+            probes = self.probe_predictions(projected_means) if projected_means is not None else None
             parts = limssr_loss(out.y, out.y_main, out.y_aux, host_to_device(batch.target, hidden.device),
                                 out.fusion_states, self.config, probes, out.mask)
             out.loss = parts.pop("loss")

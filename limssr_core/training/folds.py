@@ -12,6 +12,7 @@ same folds for the card's side-by-side table, and refitted on all N samples for 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,14 @@ from limssr_core.evaluation.baseline import fit_baseline
 from limssr_core.evaluation.evaluate import Predictor, evaluate_model, evaluate_predictor, selection_score
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
-from limssr_core.model.checkpoint import CONFIG_NAME, library_versions, load_checkpoint, member_folders
+from limssr_core.errors import LimssrError
+from limssr_core.model.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    library_versions,
+    load_checkpoint,
+    member_folders,
+)
 from limssr_core.model.ensemble import LimssrEnsemble
 from limssr_core.model.hub import write_card
 from limssr_core.model.runner import normalised_predictions
@@ -52,6 +60,8 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     """Train the K members, then write the ensemble checkpoint at `out`: its config (training.folds = K, calibrated
     on the out-of-fold predictions), the baseline and the card with out-of-fold, test and baseline tables."""
     out, folds = Path(out), config.training.folds
+    if (out / WEIGHTS_NAME).is_file():
+        raise LimssrError(f"{out} holds a single model: train the {folds}-fold ensemble into another folder")
     pristine = backbone or load_backbone(config.backbone)
     results = []
     for k, member in enumerate(member_folders(out, config)):
@@ -65,7 +75,9 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     pool = dataset.split("train") + dataset.split("val")
     fold_of = dict(zip([s.sample_id for s in pool], fold_assignment([s.sample_id for s in pool], folds,
                                                                     config.training.seed)))
-    member_models = [load_checkpoint(folder, backbone=shared_copy(pristine), device=trainer.accelerator.device)
+    # evaluated as they will be loaded: on a freshly loaded LLM (a bf16 training run rounded the shared weights)
+    evaluation = load_backbone(config.backbone)
+    member_models = [load_checkpoint(folder, backbone=shared_copy(evaluation), device=trainer.accelerator.device)
                      for folder in member_folders(out, config)]
     bound = member_models[0].config  # bound to the backbone (identity, LoRA targets)
     model_predictors = [lambda s, m, model=model: normalised_predictions(model, s, m) for model in member_models]
@@ -100,11 +112,13 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     card = render_model_card(ensemble_config, oof_summary, f"out-of-fold: each of the {len(pool)} samples scored by "
                              "the member that never trained on it", kept, len(pool), test_summary=test_summary,
                              baseline=summaries, processes=results[-1].processes)
-    raw = ensemble_config.to_json()
-    raw["library_versions"] = library_versions()
-    (out / CONFIG_NAME).write_text(json.dumps(raw, indent=2) + "\n")
     summary, split = (test_summary, "test") if test_summary is not None else (oof_summary, "val")
     write_card(out, card, ensemble_config, summary, split)
+    raw = ensemble_config.to_json()  # last, and whole or not at all: the folder is a checkpoint from then on
+    raw["library_versions"] = library_versions()
+    tmp = out / (CONFIG_NAME + ".tmp")
+    tmp.write_text(json.dumps(raw, indent=2) + "\n")
+    os.replace(tmp, out / CONFIG_NAME)
     history = [row | {"member": k + 1} for k, result in enumerate(results) for row in result.history]
     selection = selection_score(oof_summary, config.training.select_metric)  # the out-of-fold figure
     return TrainResult(out, -1, selection, oof_summary, keep=f"ensemble of {folds}", kept=kept, history=history,

@@ -18,7 +18,7 @@ from limssr_core.evaluation.baseline import fit_baseline
 from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.checkpoint import load_checkpoint, update_config
-from limssr_core.model.hub import write_card
+from limssr_core.model.hub import MEMBERS_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
@@ -97,6 +97,8 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection split
     and (selection on val, a test split present) on test, and write the card with those tables. With
     training.folds = K > 1: a K-fold ensemble (training/folds.py)."""
+    if config.training.folds == 1 and (Path(out) / MEMBERS_DIR).is_dir():
+        raise LimssrError(f"{out} holds an ensemble (members/): train one model into another folder")
     if config.training.folds > 1:
         return train_ensemble(config, dataset, out, backbone=backbone, device=device, resume=resume,
                               progress=progress)

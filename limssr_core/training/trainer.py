@@ -179,6 +179,10 @@ class Trainer:
         for key in ("modalities", "backbone", "num_fusion_tokens", "score_range"):
             if saved.get(key) != current.get(key):
                 raise LimssrError(f"cannot resume {self.run_dir}: its {key} differs from this run's settings")
+        for key in ("folds", "seed"):  # they decide which samples are held out
+            if saved["training"].get(key, 1 if key == "folds" else 0) != current["training"][key]:
+                raise LimssrError(f"cannot resume {self.run_dir}: it was trained with --{key} "
+                                  f"{saved['training'].get(key)}, this run has {current['training'][key]}")
         self.unwrapped.load_state_dict(state["model"], strict=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -109,7 +109,8 @@ def test_an_ensemble_with_a_missing_member_is_refused_and_fingerprints_cover_mem
     shutil.copytree(run, copy)
     before = checkpoint_fingerprint(copy)
     weights = copy / "members" / "fold-2" / "limssr_weights.safetensors"
-    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one byte of one member's weights changed
     assert checkpoint_fingerprint(copy) != before
     shutil.rmtree(copy / "members" / "fold-2")
     with pytest.raises(LimssrError, match="member fold-2 is missing"):
@@ -159,3 +160,54 @@ def test_pushing_an_ensemble_uploads_every_member_and_nothing_else(ensemble_run,
         assert f"members/{member}/adapter/adapter_model.safetensors" in files
     assert {"limssr_config.json", "README.md", "baseline.safetensors"} <= set(files)
     assert not [f for f in files if "state/" in f or f.endswith("metrics.csv")]
+
+
+def test_an_ensemble_is_not_recalibrated_on_samples_its_members_trained_on(ensemble_run, tmp_path, capsys):
+    import shutil
+
+    from limssr_core.commands import main
+
+    run, dataset, _, _ = ensemble_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    before = (copy / "limssr_config.json").read_text()
+    assert main(["calibrate", "--checkpoint", str(copy), "--data", str(dataset.root), "--split", "val",
+                 "--no-progress"]) != 0
+    assert "out-of-fold" in capsys.readouterr().err
+    assert (copy / "limssr_config.json").read_text() == before  # untouched
+
+
+def test_resuming_with_other_folds_or_into_another_layout_is_refused(ensemble_run, tmp_path):
+    import shutil
+
+    run, dataset, _, backbone = ensemble_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    settings = {"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "train_missing": "fixed:0.3"}
+    three = build_config(dataset, model={"backbone": "tiny-random"}, length=8, training=settings | {"folds": 3})
+    with pytest.raises(LimssrError, match="--folds 2, this run has 3"):
+        train(three, dataset, copy, backbone=backbone, device="cpu", resume=True, progress=False)
+    one = build_config(dataset, model={"backbone": "tiny-random"}, length=8, training=settings)
+    with pytest.raises(LimssrError, match="holds an ensemble"):
+        train(one, dataset, copy, backbone=backbone, device="cpu", progress=False)
+    single = tmp_path / "single"
+    (single).mkdir()
+    (single / "limssr_weights.safetensors").write_bytes(b"")
+    with pytest.raises(LimssrError, match="holds a single model"):
+        train(three, dataset, single, backbone=backbone, device="cpu", progress=False)
+
+
+def test_upgrading_an_ensemble_checkpoint_visits_its_members(ensemble_run, tmp_path):
+    import shutil
+
+    from limssr_core.model.checkpoint import upgrade_checkpoint
+
+    run, _, _, _ = ensemble_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    adapter = copy / "members" / "fold-2" / "adapter" / "adapter_config.json"
+    raw = json.loads(adapter.read_text())
+    raw["base_model_name_or_path"] = "/home/someone/models/tiny"  # a machine path, as older versions wrote
+    adapter.write_text(json.dumps(raw))
+    assert upgrade_checkpoint(copy) == ["fold-2: adapter_config.json: base model named by Hub id"]
+    assert "/home/someone" not in adapter.read_text()
