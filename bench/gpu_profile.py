@@ -44,7 +44,7 @@ def staged_step(model, batch, optimizer, trainable) -> dict[str, float]:
         mark[0] = now
 
     with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=DEVICE == "cuda"):
-        embeds, _, layouts, _ = model.build_inputs(batch)
+        embeds, _, layouts = model.build_inputs(batch)
         stage("build_inputs (projectors, splice)")
         hidden = model.backbone(inputs_embeds=embeds, use_cache=False).last_hidden_state
         stage("body forward")

@@ -39,7 +39,7 @@ MODALITY_GATES = ("paper", "linear-post-attention")
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
 # 3: adds feature standardisation with training-split statistics stored in the projectors.
-# 4: adds K-fold ensembles (training.folds; members/ in the folder) and training-only modality probes.
+# 4: adds K-fold ensembles (training.folds; members/ in the folder).
 FORMAT_VERSION = 4
 LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention", "standardise_features": False},
                    2: {"standardise_features": False}}
@@ -111,7 +111,6 @@ class LimssrConfig:
     fusion_reg_weight: float = 1.0  # weight of the fusion-token regulariser
     fusion_reg: str = "triplet"  # fusion-token regulariser: triplet (the published code's) | cosine-hinge (ours)
     fusion_reg_margin: float = 1.0  # margin of the fusion-token regulariser
-    unimodal_loss_weight: float = 0.0  # weight of the modality probes' loss (each observed modality's mean projected features predict the score alone; training only; 0: no probes)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     dataset: dict = field(default_factory=dict)  # provenance: dataset name, extractor ids, sizes (no machine paths)
     format_version: int = FORMAT_VERSION  # the checkpoint format this config was written in

@@ -47,9 +47,6 @@ RECIPES: dict[str, tuple[dict, dict]] = {
                                                                                  "keep_weights": "average"}),
     # no dropout on the LoRA branch: its random masks cost about a third of a CPU forward pass (issue #13's 5 minutes)
     "no-lora-dropout": ({"lora_dropout": 0.0}, {}),
-    # modality probes (issue #13: the model scored commentary alone at 0.09 where the baseline reaches 0.34): each
-    # observed modality's mean projected features also predict the score on their own during training
-    "probes": ({"lora_dropout": 0.0, "unimodal_loss_weight": 5.0}, {}),
     # a K-fold ensemble in one checkpoint (training/folds.py): 3 members, each selected on its own held-out fold
     "folds-3": ({}, {"folds": 3}),
     # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)

@@ -125,10 +125,6 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         self.main_path = UncertaintyCalibratedPath(hidden, num_modalities, config.head_dropout)
         self.aux_path = CrossModalRecoveryPath(hidden, num_modalities, config.mda_heads, config.head_dropout,
                                                config.confidence_init, config.modality_gate)
-        # training-only modality probes (unimodal_loss_weight > 0): each observed modality's mean projected features
-        # predict the score on their own, so every projector learns what its modality says (docs/method.md)
-        self.modality_probes = nn.ModuleDict({m.name: nn.Linear(hidden, 1) for m in config.modalities}) \
-            if config.unimodal_loss_weight > 0 else None
         w = config.path_weight_init
         self.path_weight_logit = nn.Parameter(torch.tensor(math.log(w / (1 - w))))
         self._prompt_cache: dict[tuple[bool, ...], list[int]] = {}
@@ -173,9 +169,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         new = self.special_embeddings((ids - base_rows).clamp(min=0, max=len(self.vocab) - 1))
         return torch.where(is_new.unsqueeze(-1), new.to(text.dtype), text)
 
-    def build_inputs(self, batch: LimssrBatch) -> tuple[Tensor, Tensor, list[SequenceLayout], Tensor]:
-        """inputs_embeds [B, L, D], attention_mask [B, L], each sample's layout (right-padded) and, for a model with
-        modality probes, the mean projected features of each modality [B, M, D] (zeros where not observed; else None).
+    def build_inputs(self, batch: LimssrBatch) -> tuple[Tensor, Tensor, list[SequenceLayout]]:
+        """inputs_embeds [B, L, D], attention_mask [B, L] and each sample's layout (right-padded).
 
         All index bookkeeping (layouts, which segments are valid, where they go) is done on the CPU from the batch's
         lengths and sent to the device in one go, so building the sequence never waits on the GPU.
@@ -208,17 +203,11 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
             if rows.numel():
                 scatter.append((modality.name, rows, steps, starts[rows] + steps, int((n > 0).sum())))
         embeds = self.embed_ids(host_to_device(ids, device))  # [B, L, D]
-        names, probed = self.config.modality_names, self.modality_probes is not None
-        means = embeds.new_zeros(len(batch), len(names), embeds.shape[-1], dtype=torch.float32) if probed else None
         for name, rows, steps, positions, observers in scatter:
-            counts = torch.bincount(rows, minlength=len(batch)).clamp(min=1) if probed else None  # [B] segments
             rows, steps, positions = (host_to_device(t, device) for t in (rows, steps, positions))
             projected = self.projectors[name](batch.features[name][rows, steps], observers, len(batch))  # [N, D]
             embeds = embeds.index_put((rows, positions), projected.to(embeds.dtype))
-            if probed:  # [B, D] each sample's mean projected segment of this modality
-                j, counts = names.index(name), host_to_device(counts, device)[:, None].float()
-                means[:, j] = means[:, j].index_add(0, rows, projected.float()) / counts
-        return embeds, attention_mask, layouts, means  # attention_mask stays on the CPU: the body never needs it
+        return embeds, attention_mask, layouts  # attention_mask stays on the CPU: the body never needs it
 
     def block_pooling(self, layouts: list[SequenceLayout], seq_len: int) -> Tensor:
         """[B, M, L] averaging weights of each modality's block (its features or its placeholder tokens)."""
@@ -233,25 +222,18 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
     # forward
 
     def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
-        embeds, _, layouts, projected_means = self.build_inputs(batch)  # right-padded, no attention mask
+        embeds, _, layouts = self.build_inputs(batch)  # right-padded: causal attention alone keeps padding out
         hidden = self.backbone(inputs_embeds=embeds, use_cache=False).last_hidden_state  # [B, L, D]
         out = self.read_out(hidden.float(), layouts, batch)  # hidden: [B, L, D]
         if compute_loss is None:
             compute_loss = batch.target is not None
         if compute_loss:
-            probes = self.probe_predictions(projected_means) if projected_means is not None else None
             parts = limssr_loss(out.y, out.y_main, out.y_aux, host_to_device(batch.target, hidden.device),
-                                out.fusion_states, self.config, probes, out.mask)
+                                out.fusion_states,
+                                self.config)
             out.loss = parts.pop("loss")
             out.loss_parts = parts
         return out
-
-    def probe_predictions(self, projected_means: Tensor) -> Tensor:
-        """[B, M] each modality's own normalised score from its mean projected features [B, M, D] (training only)."""
-        with torch.autocast(device_type=projected_means.device.type, enabled=False):
-            columns = [self.modality_probes[name](projected_means[:, j]) for j, name in
-                       enumerate(self.config.modality_names)]  # M x [B, 1]
-            return torch.sigmoid(torch.cat(columns, dim=1))  # [B, M]
 
     def read_out(self, hidden: Tensor, layouts: list[SequenceLayout], batch: LimssrBatch) -> LimssrOutput:
         """The dual-path head on the body's last hidden states [B, L, D] (fp32)."""
@@ -287,7 +269,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
 
         if len(batch) != 1:
             raise ValueError(f"prefix_state takes one sample, got {len(batch)}")
-        embeds, _, _, _ = self.build_inputs(batch)
+        embeds, _, _ = self.build_inputs(batch)
         out = self.backbone(inputs_embeds=embeds, use_cache=True)
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)  # its name before 5.24
         if cache is None or not all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None])):
@@ -326,7 +308,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         """
         from transformers.cache_utils import DynamicCache
 
-        embeds, _, layouts, _ = self.build_inputs(batch)  # [b, L, D]
+        embeds, _, layouts = self.build_inputs(batch)  # [b, L, D]
         b, length = embeds.shape[:2]
         if length != prefix.hidden.shape[1] or len({len(layout) for layout in layouts}) != 1:
             raise ValueError("forward_occluded needs copies of the prefix's sample (same layout)")

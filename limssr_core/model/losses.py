@@ -43,17 +43,7 @@ def fusion_triplet_loss(fusion_states: Tensor, margin: float = 1.0) -> Tensor:
     return F.relu(hardest_positive - hardest_negative + margin).mean()
 
 
-def probe_loss(probes: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """MSE of each observed modality's own prediction: probes [B, M], target [B], mask [B, M] -> []."""
-    observed = mask.float()
-    errors = (probes.float() - target.float()[:, None]) ** 2 * observed  # [B, M]
-    return errors.sum() / observed.sum().clamp(min=1.0)
-
-
-def limssr_loss(y: Tensor, y_main: Tensor, y_aux: Tensor, target: Tensor, fusion_states: Tensor, config,
-                probes: Tensor | None = None, mask: Tensor | None = None) -> dict:
-    """The weighted total and its parts; `probes` [B, M] (with the observed `mask` [B, M]) adds the modality probes'
-    loss, weighted by `config.unimodal_loss_weight`."""
+def limssr_loss(y: Tensor, y_main: Tensor, y_aux: Tensor, target: Tensor, fusion_states: Tensor, config) -> dict:
     score = F.mse_loss(y.float(), target.float())
     consistency = F.mse_loss(y_main.float(), y_aux.float())
     if config.fusion_reg == "triplet":
@@ -62,9 +52,4 @@ def limssr_loss(y: Tensor, y_main: Tensor, y_aux: Tensor, target: Tensor, fusion
         reg = fusion_cosine_hinge_loss(fusion_states, config.fusion_reg_margin)
     total = (config.score_loss_weight * score + config.consistency_loss_weight * consistency
              + config.fusion_reg_weight * reg)
-    unimodal = score.new_zeros(())
-    if probes is not None:
-        unimodal = probe_loss(probes, target, mask)
-        total = total + config.unimodal_loss_weight * unimodal
-    return {"loss": total, "score": score.detach(), "consistency": consistency.detach(), "fusion_reg": reg.detach(),
-            "unimodal": unimodal.detach()}
+    return {"loss": total, "score": score.detach(), "consistency": consistency.detach(), "fusion_reg": reg.detach()}

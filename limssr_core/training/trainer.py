@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state/trainer_state.pt"
 METRICS_FILE = "metrics.csv"
-METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "unimodal_loss",
-                  "lr", "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
+METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "lr",
+                  "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
 
 
 @dataclass
@@ -199,11 +199,11 @@ class Trainer:
     # ------------------------------------------------------------------------------------------------------------
     # loop
 
-    LOSS_PARTS = ("loss", "score", "consistency", "fusion_reg", "unimodal")
+    LOSS_PARTS = ("loss", "score", "consistency", "fusion_reg")
 
     def train_step(self, indices: list[int]) -> torch.Tensor:
         """One optimiser step on these training-split samples (this process's share of the global batch; DDP averages
-        the gradients of all shares): the step's loss parts [5], on the device (reading them back would stall it)."""
+        the gradients of all shares): the step's loss parts [4], on the device (reading them back would stall it)."""
         training = self.config.training
         chunk = [self.splits.train[i] for i in indices]
         batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
@@ -271,7 +271,7 @@ class Trainer:
             row = {
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
-                "fusion_reg": losses["fusion_reg"], "unimodal_loss": losses["unimodal"], "lr": self.scheduler.get_last_lr()[0],
+                "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
                 "val_full_spearman": summary["full"]["spearman"] if summary else math.nan,
                 "val_average_spearman": summary["average_incomplete"]["spearman"] if summary else math.nan,
                 "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),

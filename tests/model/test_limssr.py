@@ -170,8 +170,8 @@ def test_occluded_segments_become_the_modalitys_learned_missing_token(model, tin
     batch.occluded = {"video": occluded}
     model.eval()
     with torch.no_grad():
-        embeds, _, layouts, _ = model.build_inputs(batch)
-        plain, _, _, _ = model.build_inputs(collate(samples, tiny_config.modalities, [(True, True, True)] * 2))
+        embeds, _, layouts = model.build_inputs(batch)
+        plain, _, _ = model.build_inputs(collate(samples, tiny_config.modalities, [(True, True, True)] * 2))
     start = layouts[0].blocks["video"][0]
     missing = model.special_embeddings.weight[model.vocab.missing_id("video") - model.vocab.base_rows]
     for step in (1, 2):
@@ -209,30 +209,3 @@ def test_occluded_copies_run_from_their_first_occluded_position_on_the_unocclude
         wrong = model.forward_occluded(collate([copies[0]], tiny_config.modalities, [mask]), prefix, starts[2])
         assert not torch.allclose(wrong.y, whole.y[:1], atol=1e-5)
 
-
-def test_modality_probes_exist_only_when_weighted_and_see_only_their_modality(tiny_config, make_backbone):
-    from dataclasses import replace
-
-    assert LimssrModel(tiny_config, make_backbone()).modality_probes is None  # default: none, checkpoints unchanged
-    torch.manual_seed(0)
-    model = LimssrModel(replace(tiny_config, unimodal_loss_weight=5.0), make_backbone())
-    assert set(model.modality_probes) == set(tiny_config.modality_names)
-    assert {k for k in model.head_state_dict() if k.startswith("modality_probes.")} == {
-        f"modality_probes.{n}.{p}" for n in tiny_config.modality_names for p in ("weight", "bias")}
-    model.eval()
-    samples = random_samples(tiny_config, 3, seed=4)
-    masks = [(True, False, True), (True, True, True), (False, True, False)]
-    batch = collate(samples, tiny_config.modalities, masks)
-    _, _, _, means = model.build_inputs(batch)
-    assert means.shape == (3, 3, 64)
-    assert torch.all(means[~torch.tensor(masks)] == 0)  # a withheld modality has no mean projection
-    # a modality's mean is its own projector's output averaged over that sample's valid segments
-    video = batch.features["video"][0, : int(batch.lengths[0, 0])]  # the valid segments of sample 0's crop
-    with torch.no_grad():
-        own = model.projectors["video"](video).mean(0)
-    torch.testing.assert_close(means[0, 0], own, rtol=1e-4, atol=1e-5)
-    model.train()
-    out = model(batch, compute_loss=True)
-    assert float(out.loss_parts["unimodal"]) > 0
-    out.loss.backward()
-    assert model.modality_probes["video"].weight.grad.abs().sum() > 0

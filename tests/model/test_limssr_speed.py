@@ -28,7 +28,7 @@ def test_right_padding_to_a_length_bucket_changes_no_output(model, tiny_config):
         plain = model(batch)
         alone = [model(collate([s], tiny_config.modalities, [m])) for s, m in zip(samples, MASKS)]
         model.sequence_multiple = 64
-        embeds, attention_mask, _, _ = model.build_inputs(batch)
+        embeds, attention_mask, _ = model.build_inputs(batch)
         padded = model(batch)
     assert embeds.shape[1] % 64 == 0 and not bool(attention_mask.all())  # really padded
     for field in ("y", "y_main", "y_aux", "modality_gate", "fusion_states"):
@@ -39,7 +39,7 @@ def test_right_padding_to_a_length_bucket_changes_no_output(model, tiny_config):
 
 
 def test_the_body_compiles_without_graph_breaks(model, tiny_config):
-    embeds, _, _, _ = model.build_inputs(collate(random_samples(tiny_config, 2), tiny_config.modalities))
+    embeds, _, _ = model.build_inputs(collate(random_samples(tiny_config, 2), tiny_config.modalities))
     explanation = torch._dynamo.explain(model.backbone)(inputs_embeds=embeds, use_cache=False)
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1

@@ -70,22 +70,3 @@ def test_checkpoints_that_say_margin_get_the_cosine_hinge_they_were_trained_with
     legacy = LimssrConfig.from_json({"modalities": [{"name": "video", "dim": 3}], "fusion_reg": "margin"})
     assert legacy.fusion_reg == "cosine-hinge"
     assert LimssrConfig(modalities=[ModalityConfig("video", 3)]).fusion_reg == "triplet"
-
-
-def test_the_probe_loss_counts_only_observed_modalities(tiny_config):
-    from dataclasses import replace
-
-    from limssr_core.model.losses import probe_loss
-
-    probes = torch.tensor([[0.5, 0.9, 0.1], [0.2, 0.2, 0.7]])
-    target = torch.tensor([0.5, 0.3])
-    mask = torch.tensor([[True, False, True], [False, True, True]])
-    expected = (0.0 + 0.4**2 + 0.1**2 + 0.4**2) / 4  # the unobserved 0.9 and 0.2 never count
-    assert float(probe_loss(probes, target, mask)) == pytest.approx(expected, rel=1e-5)
-    y = torch.tensor([0.5, 0.3])
-    states = torch.eye(4).unsqueeze(0).repeat(2, 1, 1)
-    config = replace(tiny_config, unimodal_loss_weight=2.0)
-    with_probes = limssr_loss(y, y, y, target, states, config, probes, mask)
-    without = limssr_loss(y, y, y, target, states, config)
-    assert float(with_probes["loss"] - without["loss"]) == pytest.approx(2.0 * expected, rel=1e-5)
-    assert float(with_probes["unimodal"]) == pytest.approx(expected, rel=1e-5)

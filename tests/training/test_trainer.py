@@ -202,7 +202,7 @@ def test_compiled_training_pads_to_cpu_buckets_and_trains(synth_dataset, tmp_pat
     compiled = make_trainer(synth_dataset, tmp_path / "compiled", make_backbone(), epochs=1, compile=True)
     assert compiled.unwrapped.sequence_multiple == 16
     parts = compiled.train_step(list(range(4)))
-    assert parts.shape == (5,) and torch.isfinite(parts).all()  # loss, score, consistency, fusion_reg, unimodal
+    assert parts.shape == (4,) and torch.isfinite(parts).all()  # loss, score, consistency, fusion_reg
     plain = make_trainer(synth_dataset, tmp_path / "plain", make_backbone(), epochs=1)
     assert plain.unwrapped.sequence_multiple == 1
     assert compiled.unwrapped.head_state_dict().keys() == plain.unwrapped.head_state_dict().keys()
