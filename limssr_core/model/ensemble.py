@@ -11,7 +11,6 @@ The ensemble offers what evaluation, scoring and the timeline use of a LimssrMod
 
 from __future__ import annotations
 
-import fnmatch
 import shutil
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from torch import nn
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import LimssrBatch
 from limssr_core.errors import LimssrError
-from limssr_core.model.hub import CHECKPOINT_PATTERNS, LIBRARY_NAME, TAGS
+from limssr_core.model.hub import LIBRARY_NAME, TAGS, is_checkpoint_file
 from limssr_core.model.limssr import LimssrModel, LimssrOutput, PrefixState
 
 MEAN_FIELDS = ("y", "y_main", "y_aux", "path_weight", "modality_gate", "confidence", "role_weights",
@@ -77,7 +76,7 @@ class LimssrEnsemble(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=T
             raise LimssrError("this ensemble was not loaded from a checkpoint folder: nothing to save")
         for path in sorted(self.checkpoint_folder.rglob("*")):
             name = path.relative_to(self.checkpoint_folder).as_posix()
-            if path.is_file() and any(fnmatch.fnmatch(name, pattern) for pattern in CHECKPOINT_PATTERNS):
+            if path.is_file() and is_checkpoint_file(name):
                 target = Path(save_directory) / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)

@@ -42,6 +42,11 @@ def split_ref(ref: str) -> tuple[str, str | None]:
     return repo_id, revision or None
 
 
+def is_checkpoint_file(name: str) -> bool:
+    """Whether a path inside a checkpoint folder ("adapter/adapter_config.json") is one of its files."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in CHECKPOINT_PATTERNS)
+
+
 def is_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / CONFIG_NAME).is_file()
 
@@ -80,8 +85,7 @@ def _download(repo_id: str, revision: str | None, token, cache_dir, offline: boo
         sizes = {s.rfilename: s.size or 0 for s in info.siblings or []}
         if CONFIG_NAME not in sizes:
             raise LimssrError(f"Hub repo {repo_id} is not a LIMSSR checkpoint (no {CONFIG_NAME})")
-        total = sum(size for name, size in sizes.items()
-                    if any(fnmatch.fnmatch(name, pattern) for pattern in CHECKPOINT_PATTERNS))
+        total = sum(size for name, size in sizes.items() if is_checkpoint_file(name))
         if total > max_bytes:
             raise LimssrError(f"Hub checkpoint {repo_id}: its files take {total / 2**20:.0f} MiB, more than the "
                               f"limit of {max_bytes / 2**20:.0f} MiB; refusing to download it")

@@ -23,8 +23,8 @@ from limssr_core.data.dataset import FeatureDataset
 from limssr_core.evaluation.baseline import fit_baseline
 from limssr_core.evaluation.evaluate import Predictor, evaluate_model, evaluate_predictor, selection_score
 from limssr_core.inference.calibration import calibration_from_rows
-from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
 from limssr_core.errors import LimssrError
+from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
 from limssr_core.model.checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -37,7 +37,7 @@ from limssr_core.model.hub import write_card
 from limssr_core.model.runner import normalised_predictions
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
-from limssr_core.training.splits import fold_assignment
+from limssr_core.training.splits import labelled_folds
 from limssr_core.training.trainer import Trainer, TrainResult
 
 
@@ -72,9 +72,7 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     if not results[-1].main_process:
         return results[-1]
     names = config.modality_names
-    pool = dataset.split("train") + dataset.split("val")
-    fold_of = dict(zip([s.sample_id for s in pool], fold_assignment([s.sample_id for s in pool], folds,
-                                                                    config.training.seed)))
+    pool, fold_of = labelled_folds(dataset, config.training)
     # evaluated as they will be loaded: on a freshly loaded LLM (a bf16 training run rounded the shared weights)
     evaluation = load_backbone(config.backbone)
     member_models = [load_checkpoint(folder, backbone=shared_copy(evaluation), device=trainer.accelerator.device)
@@ -89,14 +87,15 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     # the baseline: cross-validated on the same folds for the card, refitted on every labelled sample for the file
     mode = MissingnessMode.parse(config.training.train_missing)
     policy = MaskPolicy(mode, pool, names, config.training.seed, 0.0)
+    masks = {s.sample_id: policy.mode_masks([s])[0] for s in pool}  # the training masks, as in run.train
     dims = {m.name: m.dim for m in config.modalities}
     fold_baselines = []
     for k in range(folds):
         train_k = [s for s in pool if fold_of[s.sample_id] != k]
-        fold_baselines.append(fit_baseline(train_k, [policy.mode_masks([s])[0] for s in train_k], names, dims))
+        fold_baselines.append(fit_baseline(train_k, [masks[s.sample_id] for s in train_k], names, dims))
     baseline_oof = out_of_fold_predictor([b.predict for b in fold_baselines], fold_of)
     summaries = {"select": evaluate_predictor(baseline_oof, pool, names, bound, progress=False)[0]}
-    baseline = fit_baseline(pool, [policy.mode_masks([s])[0] for s in pool], names, dims)
+    baseline = fit_baseline(pool, [masks[s.sample_id] for s in pool], names, dims)
     baseline.save(out)
 
     ensemble_config = type(bound).from_json(bound.to_json())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from limssr_core.config import LimssrConfig
+from limssr_core.config import LimssrConfig, TrainingConfig
 from limssr_core.data.collate import Sample
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
@@ -28,6 +28,16 @@ def fold_assignment(sample_ids: list[str], folds: int, seed: int) -> list[int]:
     return [fold_of[sample_id] for sample_id in sample_ids]
 
 
+def labelled_folds(dataset: FeatureDataset, training: TrainingConfig) -> tuple[list[Sample], dict[str, int]]:
+    """A K-fold ensemble's pool (the labelled train and val samples) and each pooled sample's fold."""
+    pool = dataset.split("train") + dataset.split("val")
+    if len(pool) < 2 * training.folds:
+        raise DataError(f"{dataset.root}: {len(pool)} labelled samples are too few for {training.folds} folds "
+                        "(each fold needs at least 2)")
+    ids = [s.sample_id for s in pool]
+    return pool, dict(zip(ids, fold_assignment(ids, training.folds, training.seed)))
+
+
 def make_splits(dataset: FeatureDataset, config: LimssrConfig, fold: int | None = None) -> Splits:
     """The training and selection splits; with `fold` (a member of a K-fold ensemble, training.folds = K) the labelled
     train and val samples are pooled and fold `fold` of them is the selection split."""
@@ -36,13 +46,9 @@ def make_splits(dataset: FeatureDataset, config: LimssrConfig, fold: int | None 
     if not train:
         raise DataError(f"{dataset.root}/labels.csv: no samples with split=train")
     if fold is not None:
-        pool = train + dataset.split("val")
-        if len(pool) < 2 * training.folds:
-            raise DataError(f"{dataset.root}: {len(pool)} labelled samples are too few for {training.folds} folds "
-                            "(each fold needs at least 2)")
-        folds = fold_assignment([s.sample_id for s in pool], training.folds, training.seed)
-        select = [s for s, f in zip(pool, folds) if f == fold]
-        train = [s for s, f in zip(pool, folds) if f != fold]
+        pool, fold_of = labelled_folds(dataset, training)
+        select = [s for s in pool if fold_of[s.sample_id] == fold]
+        train = [s for s in pool if fold_of[s.sample_id] != fold]
         return Splits(train, select, f"fold {fold + 1} of {training.folds} (held out from this member)")
     if training.select_on == "test":
         select = dataset.split("test")
