@@ -66,6 +66,7 @@ class TrainingConfig:
     seed: int = 0  # seeds weights, batch order, crops, masks and the carved validation split
     train_missing: str = "dataset"  # training-time missingness: dataset | fixed:RATE | per-batch
     modality_dropout: float = 0.0  # per step, also withhold each observed modality with this probability (keeps one)
+    min_crop_cover: float = 1.0  # crop augmentation: each training crop spans a random fraction in [this, 1] of a full crop (1: full crops, the paper's)
     select_on: str = "val"  # model-selection split: val | test (test = reproduction of the published code only)
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
@@ -77,6 +78,8 @@ class TrainingConfig:
     log_with: str = "none"  # experiment tracker driven by accelerate: none | tensorboard | trackio | wandb
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.min_crop_cover <= 1.0:
+            raise LimssrError(f"--min-crop-cover must be in (0, 1], got {self.min_crop_cover}")
         if self.folds < 1:
             raise LimssrError(f"--folds must be 1 (one model) or more (an ensemble), got {self.folds}")
         if self.folds > 1 and self.select_on != "val":

@@ -3,6 +3,9 @@
     .venv/bin/python -m limssr_core evaluate --checkpoint RUN_A --data DATA --split test --predictions a.csv
     .venv/bin/python -m limssr_core evaluate --checkpoint RUN_B --data DATA --split test --predictions b.csv
     .venv/bin/python scripts/ensemble_of_runs.py a.csv b.csv
+    .venv/bin/python scripts/ensemble_of_runs.py RUN_A/test_predictions.csv RUN_B/test_predictions.csv
+
+(`train` writes `test_predictions.csv` into a run folder whenever the data has a test split.)
 
 Prints each file's full-set and incomplete-average Spearman, then those of every combination's mean prediction
 (per sample and modality subset), and the per-subset table of the mean of all files. It is how the small-data study

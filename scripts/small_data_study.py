@@ -47,6 +47,9 @@ RECIPES: dict[str, tuple[dict, dict]] = {
                                                                                  "keep_weights": "average"}),
     # no dropout on the LoRA branch: its random masks cost about a third of a CPU forward pass (issue #13's 5 minutes)
     "no-lora-dropout": ({"lora_dropout": 0.0}, {}),
+    # crop augmentation: the demo routines (16-31 segments) fit one T = 32 block, so full crops show every epoch the
+    # same sequences; each training crop here spans a random 60-100 % of the routine (test: the whole routine)
+    "crop-60": ({}, {"min_crop_cover": 0.6}),
     # a K-fold ensemble in one checkpoint (training/folds.py): 3 members, each selected on its own held-out fold
     "folds-3": ({}, {"folds": 3}),
     # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)

@@ -65,36 +65,52 @@ class LimssrBatch:
         )
 
 
-def crop_window(length: int, window: int, rng: np.random.Generator | None) -> slice:
-    """A random window (training, `rng` given) or the centre window (evaluation) of at most `window` segments."""
+def crop_window(length: int, window: int, rng: np.random.Generator | None, cover: float = 1.0) -> slice:
+    """A random window (training, `rng` given) or the centre window (evaluation) of at most `window` segments.
+
+    cover < 1 (training only): the window spans that fraction of min(length, window), at least one segment.
+    """
+    window = min(length, window)
+    if cover < 1.0:
+        window = max(1, int(round(window * cover)))
     if length <= window:
         return slice(0, length)
     start = int(rng.integers(0, length - window + 1)) if rng is not None else (length - window) // 2
     return slice(start, start + window)
 
 
-def crop_windows(lengths: dict[str, int], modalities: list[ModalityConfig], rng: np.random.Generator | None
-                 ) -> dict[str, slice]:
+def crop_windows(lengths: dict[str, int], modalities: list[ModalityConfig], rng: np.random.Generator | None,
+                 min_cover: float = 1.0) -> dict[str, slice]:
     """Each present modality's window: centre crops without `rng`; with it, one random start shared (as a fraction of
-    the sequence) by the modalities on the timeline, the first present one in config order setting it."""
+    the sequence) by the modalities on the timeline, the first present one in config order setting it.
+
+    min_cover < 1 (crop augmentation, training only): each window spans a random fraction in [min_cover, 1] of what
+    a full crop would, one fraction shared by the timeline, one of its own for each modality off it.
+    """
     if rng is None:
         return {m.name: crop_window(lengths[m.name], m.length, None) for m in modalities if m.name in lengths}
+
+    def draw_cover() -> float:
+        return 1.0 if min_cover >= 1.0 else float(rng.uniform(min_cover, 1.0))
+
     windows: dict[str, slice] = {}
     fraction = None  # where the shared window starts, as a fraction of the reference sequence
+    timeline_cover = draw_cover()
     for m in modalities:
         if m.name not in lengths:
             continue
         n = lengths[m.name]
         if not m.timeline:
-            windows[m.name] = crop_window(n, m.length, rng)
+            windows[m.name] = crop_window(n, m.length, rng, draw_cover())
             continue
         if fraction is None:
-            window = crop_window(n, m.length, rng)
+            window = crop_window(n, m.length, rng, timeline_cover)
             fraction = window.start / n if n else 0.0
             windows[m.name] = window
             continue
-        start = min(int(round(fraction * n)), max(0, n - m.length))
-        windows[m.name] = slice(start, min(n, start + m.length))
+        span = max(1, int(round(min(n, m.length) * timeline_cover)))
+        start = min(int(round(fraction * n)), max(0, n - span))
+        windows[m.name] = slice(start, min(n, start + span))
     return windows
 
 
@@ -132,12 +148,13 @@ def collate(
     modalities: list[ModalityConfig],
     masks: list[tuple[bool, ...]] | None = None,
     rng: np.random.Generator | None = None,
+    min_cover: float = 1.0,
 ) -> LimssrBatch:
     """Stack samples into a batch.
 
     modalities: the model's modality configs in config order (name, dim, T_m, timeline). masks: optional per-sample
     mask that further withholds modalities (a modality is observed only if the sample has it and its mask bit is set).
-    rng: training crops (see the module docstring); None: centre crops.
+    rng: training crops (see the module docstring); None: centre crops. min_cover: crop augmentation (crop_windows).
     """
     b, m = len(samples), len(modalities)
     lengths = torch.zeros(b, m, dtype=torch.long)
@@ -153,7 +170,7 @@ def collate(
                 raise ValueError(f"sample {sample.sample_id}: {mod.name} features have shape {array.shape}, "
                                  f"expected [T, {mod.dim}]")
             observed[mod.name] = array
-        windows = crop_windows({name: a.shape[0] for name, a in observed.items()}, modalities, rng)
+        windows = crop_windows({name: a.shape[0] for name, a in observed.items()}, modalities, rng, min_cover)
         for j, mod in enumerate(modalities):
             name = mod.name
             if name not in observed:

@@ -93,6 +93,9 @@ def evaluate_model(model: LimssrModel, samples: list[Sample], batch_size: int = 
                               model.config.modality_names, model.config, progress, subsets)
 
 
+TEST_PREDICTIONS_NAME = "test_predictions.csv"  # what `train` writes beside a run it tested: every (sample, subset)
+
+
 def write_predictions_csv(rows: list[dict], path: str | Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["sample_id", "subset", "target", "prediction"])

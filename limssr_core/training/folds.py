@@ -21,7 +21,8 @@ from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import Sample
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.evaluation.baseline import fit_baseline
-from limssr_core.evaluation.evaluate import Predictor, evaluate_model, evaluate_predictor, selection_score
+from limssr_core.evaluation.evaluate import (TEST_PREDICTIONS_NAME, Predictor, evaluate_model, evaluate_predictor,
+                                             selection_score, write_predictions_csv)
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.errors import LimssrError
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
@@ -104,7 +105,8 @@ def train_ensemble(config: LimssrConfig, dataset: FeatureDataset, out: str | Pat
     test = dataset.split("test")
     test_summary = None
     if len(test) >= 2:
-        test_summary, _ = evaluate_model(ensemble, test, progress=False)
+        test_summary, rows = evaluate_model(ensemble, test, progress=False)
+        write_predictions_csv(rows, out / TEST_PREDICTIONS_NAME)
         summaries["test"] = evaluate_predictor(baseline.predict, test, names, bound, progress=False)[0]
     kept = (f"{folds} members, each trained on {folds - 1} of {folds} folds of the {len(pool)} labelled samples and "
             f"kept by `{config.training.keep_weights}` on its own held-out fold; scores are the members' mean")

@@ -15,7 +15,8 @@ from limssr_core.config import LimssrConfig, ModalityConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import LimssrError
 from limssr_core.evaluation.baseline import fit_baseline
-from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
+from limssr_core.evaluation.evaluate import (TEST_PREDICTIONS_NAME, evaluate_model, evaluate_predictor,
+                                             write_predictions_csv)
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.checkpoint import load_checkpoint, update_config
 from limssr_core.model.hub import MEMBERS_DIR, write_card
@@ -117,7 +118,8 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
                                               progress=False)[0]}
     test = dataset.split("test")
     if len(test) >= 2 and trainer.config.training.select_on == "val":
-        result.test_summary, _ = evaluate_model(model, test, progress=False)
+        result.test_summary, rows = evaluate_model(model, test, progress=False)
+        write_predictions_csv(rows, Path(out) / TEST_PREDICTIONS_NAME)
         summaries["test"] = evaluate_predictor(baseline.predict, test, names, model.config, progress=False)[0]
     result.baseline_summaries = summaries
     if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on

@@ -206,7 +206,8 @@ class Trainer:
         the gradients of all shares): the step's loss parts [4], on the device (reading them back would stall it)."""
         training = self.config.training
         chunk = [self.splits.train[i] for i in indices]
-        batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng)
+        batch = collate(chunk, self.config.modalities, self.policy.masks(chunk), rng=self.crop_rng,
+                        min_cover=training.min_crop_cover)
         batch = batch.to(self.accelerator.device)
         with self.accelerator.autocast():
             out = self.model(batch, compute_loss=True)

@@ -66,3 +66,42 @@ def test_covering_windows_span_the_whole_routine_in_step_across_modalities():
     assert [w["audio"].start for w in windows] == [0, 12, 22, 34]  # the same moments at half the rate
     assert all(w["commentary"] == slice(3, 7) for w in windows)  # off the timeline: its centre crop
     assert covering_windows({"video": 20, "audio": 10}, modalities) == [{"video": slice(0, 20), "audio": slice(0, 10)}]
+
+
+def test_crop_augmentation_shortens_training_crops_and_keeps_them_aligned():
+    modalities = [ModalityConfig("video", DIM, length=32), ModalityConfig("audio", DIM, length=16),
+                  ModalityConfig("commentary", DIM, length=16, timeline=False)]
+    lengths = {"video": 20, "audio": 10, "commentary": 10}  # a routine shorter than the block
+    rng = np.random.default_rng(0)
+    spans = []
+    for _ in range(200):
+        w = crop_windows(lengths, modalities, rng, min_cover=0.5)
+        video, audio = w["video"], w["audio"]
+        assert 10 <= video.stop - video.start <= 20 and 0 <= video.start and video.stop <= 20
+        assert abs((audio.stop - audio.start) - (video.stop - video.start) / 2) <= 1  # the same share of the routine
+        assert abs(audio.start - video.start / 2) <= 1  # the same moment
+        spans.append((video.stop - video.start, w["commentary"].stop - w["commentary"].start))
+    assert {v for v, _ in spans} >= {10, 15, 20}  # the whole range of covers is drawn
+    assert len({v / 20 - c / 10 for v, c in spans}) > 3  # commentary draws its own cover
+    assert crop_windows(lengths, modalities, None, min_cover=0.5)["video"] == slice(0, 20)  # evaluation: whole
+
+
+def test_full_cover_draws_the_same_crops_as_before():
+    """min_cover = 1 takes no random numbers of its own: runs seeded before crop augmentation existed repeat."""
+    modalities = [ModalityConfig("video", DIM, length=8), ModalityConfig("commentary", DIM, length=3, timeline=False)]
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(20):
+        assert crop_windows({"video": 30, "commentary": 9}, modalities, a) == \
+            crop_windows({"video": 30, "commentary": 9}, modalities, b, min_cover=1.0)
+    assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_min_crop_cover_outside_zero_to_one_is_refused():
+    import pytest
+
+    from limssr_core.config import TrainingConfig
+    from limssr_core.errors import LimssrError
+
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(LimssrError, match="--min-crop-cover"):
+            TrainingConfig(min_crop_cover=bad)

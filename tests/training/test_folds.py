@@ -79,6 +79,8 @@ def test_the_ensemble_checkpoint_has_its_members_calibration_and_card(ensemble_r
     card = (run / "README.md").read_text()
     assert "out-of-fold" in card and "2 members" in card and "built-in baseline" in card
     assert {row["member"] for row in result.history} == {1, 2}
+    predictions = (run / "test_predictions.csv").read_text().splitlines()  # the ensemble's, beside its card
+    assert len(predictions) == 1 + sum(s["n"] for s in result.test_summary["subsets"])
 
 
 def test_the_ensemble_predicts_the_mean_of_its_members_and_shares_the_llm(ensemble_run):

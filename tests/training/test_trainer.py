@@ -39,6 +39,17 @@ def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, ma
         assert test[(name,)] >= 0.4, (name, test[(name,)])
     card = (tmp_path / "run" / "README.md").read_text()
     assert card.count("Evaluation on the test split") == 1 and "model-index" in card
+    # the test predictions beside the run: every test sample under every subset, the same figures as the summary
+    from scipy.stats import spearmanr
+
+    with open(tmp_path / "run" / "test_predictions.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    n_test = len(dataset.split("test"))
+    assert len(rows) == sum(s["n"] for s in result.test_summary["subsets"]) and \
+        len({r["sample_id"] for r in rows}) == n_test
+    full = [r for r in rows if r["subset"].count("+") == 2]
+    rho = spearmanr([float(r["target"]) for r in full], [float(r["prediction"]) for r in full])[0]
+    assert rho == pytest.approx(result.test_summary["full"]["spearman"], abs=1e-3)
 
 
 def test_interrupted_run_resumes_without_losing_finished_epochs(synth_dataset, tmp_path, make_backbone,
