@@ -24,11 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import DIMS, LENGTH  # noqa: E402
+from training_step import LENGTH, write_coach_dataset  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.data.generic import read_labels, write_labels  # noqa: E402
-from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
 from limssr_core.runtime import cpu_threads  # noqa: E402
 from limssr_core.training.run import build_config, train  # noqa: E402
 
@@ -44,12 +42,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        write_synthetic_dataset(data, SynthOptions(modalities=DIMS, n_samples=args.samples, min_length=40,
-                                                   max_length=60, missing_rate=0.1, seed=0))
-        rows = read_labels(data)
-        for row in rows:
-            row.split = "train"  # a coach's labelled routines: no val or test rows; validation is carved
-        write_labels(data, rows)
+        write_coach_dataset(data, args.samples)  # a coach's labelled routines: validation is carved
         dataset = load_dataset(data, progress=False)
         config = build_config(dataset, length=LENGTH, model={"backbone": args.backbone},
                               training={"epochs": args.epochs, "mixed_precision": args.precision})

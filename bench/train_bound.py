@@ -28,16 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import DIMS, LENGTH  # noqa: E402
+from training_step import (  # noqa: E402
+    DIMS,
+    first_batch,
+    make_trainer,
+    step_and_forward,
+    write_coach_dataset,
+)
 
-from limssr_core.data.collate import collate  # noqa: E402
-from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.data.generic import read_labels, write_labels  # noqa: E402
-from limssr_core.data.synth import SynthOptions, write_synthetic_dataset  # noqa: E402
-from limssr_core.model.backbone import load_backbone  # noqa: E402
 from limssr_core.runtime import cpu_threads  # noqa: E402
-from limssr_core.training.run import build_config  # noqa: E402
-from limssr_core.training.trainer import Trainer  # noqa: E402
 
 
 def floor_seconds(epochs: int, train_steps: int, step_flops: float, validation_passes: int,
@@ -85,35 +84,11 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        write_synthetic_dataset(data, SynthOptions(modalities=DIMS, n_samples=args.samples, min_length=40,
-                                                   max_length=60, missing_rate=0.1, seed=0))
-        rows = read_labels(data)
-        for row in rows:
-            row.split = "train"
-        write_labels(data, rows)
-        dataset = load_dataset(data, progress=False)
-        config = build_config(dataset, length=LENGTH, model={"backbone": args.backbone},
-                              training={"epochs": args.epochs, "mixed_precision": args.precision})
-        trainer = Trainer(config, dataset, Path(tmp) / "run", backbone=load_backbone(args.backbone),
-                          progress=False, device="cpu")
+        trainer = make_trainer(write_coach_dataset(Path(tmp) / "data", args.samples), Path(tmp) / "run",
+                               args.precision, args.backbone, args.epochs)
         model, batch_size = trainer.model, trainer.config.training.batch_size
-        chunk = trainer.splits.train[:batch_size]
-        batch = collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
-
-        def step() -> None:
-            model.train()
-            with trainer.accelerator.autocast():
-                out = model(batch, compute_loss=True)
-            trainer.accelerator.backward(out.loss)
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
-
-        def forward() -> None:
-            model.eval()
-            with torch.no_grad(), trainer.accelerator.autocast():
-                model(batch)
-
+        batch = first_batch(trainer, batch_size)
+        step, forward = step_and_forward(trainer, batch)
         step_flops, forward_flops = count_flops(step), count_flops(forward)
         step()  # warm-up
         times = []

@@ -1,4 +1,4 @@
-"""The training step the CPU benches time (bench/precision_bench.py, bench/threads_bench.py): a Trainer of the
+"""The training step the CPU benches time (bench/precision_bench.py, bench/threads_bench.py, bench/train_bound.py): a Trainer of the
 embedded backbone on random features with the embedded extractors' dims and the demo checkpoint's T, one fixed batch.
 """
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from limssr_core.data.collate import collate
+from limssr_core.data.collate import LimssrBatch, collate
 from limssr_core.data.dataset import load_dataset
+from limssr_core.data.generic import read_labels, write_labels
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
 from limssr_core.model.backbone import load_backbone
 from limssr_core.training.run import build_config
@@ -27,15 +28,33 @@ def write_features(folder: Path, samples: int = 16) -> Path:
     return folder
 
 
-def training_step(data: Path, run: Path, precision: str, backbone: str, batch_size: int
-                  ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """(one optimiser step, one no-grad forward) on a fixed batch of `batch_size` training samples."""
+def write_coach_dataset(folder: Path, samples: int) -> Path:
+    """A coach's labelled routines (bench/train_bench.py, bench/train_bound.py): random features, every row
+    split=train (no val or test rows, so validation is carved), routines longer than the crop."""
+    write_synthetic_dataset(folder, SynthOptions(modalities=DIMS, n_samples=samples, min_length=40, max_length=60,
+                                                 missing_rate=0.1, seed=0))
+    rows = read_labels(folder)
+    for row in rows:
+        row.split = "train"
+    write_labels(folder, rows)
+    return folder
+
+
+def make_trainer(data: Path, run: Path, precision: str, backbone: str, epochs: int = 30) -> Trainer:
     dataset = load_dataset(data, progress=False)
     config = build_config(dataset, length=LENGTH, model={"backbone": backbone},
-                          training={"mixed_precision": precision})
-    trainer = Trainer(config, dataset, run, backbone=load_backbone(backbone), progress=False, device="cpu")
-    model, chunk = trainer.model, trainer.splits.train[:batch_size]
-    batch = collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
+                          training={"mixed_precision": precision, "epochs": epochs})
+    return Trainer(config, dataset, run, backbone=load_backbone(backbone), progress=False, device="cpu")
+
+
+def first_batch(trainer: Trainer, batch_size: int) -> LimssrBatch:
+    chunk = trainer.splits.train[:batch_size]
+    return collate(chunk, trainer.config.modalities, trainer.policy.masks(chunk), rng=trainer.crop_rng)
+
+
+def step_and_forward(trainer: Trainer, batch: LimssrBatch) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(one optimiser step, one no-grad forward) of the trainer's model on `batch`, under its autocast."""
+    model = trainer.model
 
     def step() -> None:
         model.train()
@@ -51,3 +70,10 @@ def training_step(data: Path, run: Path, precision: str, backbone: str, batch_si
             model(batch)
 
     return step, forward
+
+
+def training_step(data: Path, run: Path, precision: str, backbone: str, batch_size: int
+                  ) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(one optimiser step, one no-grad forward) on a fixed batch of `batch_size` training samples."""
+    trainer = make_trainer(data, run, precision, backbone)
+    return step_and_forward(trainer, first_batch(trainer, batch_size))
