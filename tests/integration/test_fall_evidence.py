@@ -1,10 +1,12 @@
 """The bundled checkpoint sees falls where they are: the whole routine counts, and the timeline points at the fall.
 
-Real rendered routines, the embedded extractors and the bundled checkpoint (slow; about 4 minutes on 2 cores).
+Real rendered routines, the embedded extractors and the bundled checkpoint (slow; about 6 minutes on 2 cores).
 Two behavioural checks of issue #9:
 
-- a routine longer than the checkpoint's block whose only fall lies outside the centre crop scores lower than the
-  same routine without the fall (whole-routine windows);
+- routines longer than the checkpoint's block whose only fall lies outside the centre crop score lower than the same
+  routines without the fall (whole-routine windows): in at least 6 of 8, and by at least 1 point on average. One
+  routine is no test: the checkpoint's fall effect varies by routine (on 2026-12-06, over these 8: +0.1 to +5.5
+  points and one -1.8), and a CI machine once measured routine_0011's at +0.001;
 - over 20 held-out routines with a fall (the demo build's test routines, never trained on), occluding the fall's
   moment raises the score more than occluding a moment without a fall, in at least 15 of the 20 (after
   `synth-diagnose`'s factor report on those routines and 10 without a fall shows the checkpoint follows falls).
@@ -60,22 +62,26 @@ def _only_fall(plan, keep):
     return out
 
 
-def test_a_fall_outside_the_centre_crop_lowers_the_whole_routine_score(scorer, extract):
+def test_falls_outside_the_centre_crop_lower_the_whole_routine_score(scorer, extract):
     block = scorer.config.modality("video").length * 32 / 25  # seconds the centre crop sees (32 frames at 25 fps)
     found = []
-    for i in range(200):
+    for i in range(400):
         plan = plan_routine(11, i, min_seconds=60, max_seconds=66)
         crop = (plan.duration_s - block) / 2, (plan.duration_s + block) / 2
         outside = [e for e in plan.elements if e.fall and (e.fall_time < crop[0] - 2 or e.fall_time > crop[1] + 2)]
         if outside:
             found.append((plan, outside[0]))
-        if len(found) == 3:
+        if len(found) == 8:
             break
+    assert len(found) == 8
+    drops = {}
     for plan, fall in found:
         (fallen, seconds), (clean, _) = extract(_only_fall(plan, fall)), extract(_only_fall(plan, None))
         whole = [scorer.score(f, segment_seconds=seconds) for f in (fallen, clean)]
         assert len(whole[0].windows) > 1  # the routine is longer than one block
-        assert whole[0].score < whole[1].score, (plan.sample_id, whole[0].score, whole[1].score)
+        drops[plan.sample_id] = whole[1].score - whole[0].score
+    assert sum(d > 0 for d in drops.values()) >= 6, drops
+    assert sum(drops.values()) / len(drops) >= 1.0, drops
 
 
 def test_the_timeline_points_at_the_fall_in_at_least_15_of_20_routines(scorer, extract):
