@@ -71,6 +71,7 @@ class TrainingConfig:
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
+    refit: bool = False  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py)
     folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body
@@ -82,6 +83,9 @@ class TrainingConfig:
             raise LimssrError(f"--min-crop-cover must be in (0, 1], got {self.min_crop_cover}")
         if self.folds < 1:
             raise LimssrError(f"--folds must be 1 (one model) or more (an ensemble), got {self.folds}")
+        if self.refit and (self.folds > 1 or self.select_on != "val" or self.keep_weights != "best-epoch"):
+            raise LimssrError("--refit trains again for the epoch chosen on the validation split: it needs "
+                              "--select-on val, --keep-weights best-epoch and --folds 1")
         if self.folds > 1 and self.select_on != "val":
             raise LimssrError("--folds K selects each member on its own held-out fold; it cannot be combined with "
                               f"--select-on {self.select_on}")

@@ -60,7 +60,13 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     "folds-3-auto": ({}, {"folds": 3, "keep_weights": "auto"}),
     # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)
     "identity-body": ({"lora_targets": ["q_proj"]}, {}),
+    # after the best epoch is chosen on the carved validation split, train again on all N up to it (training/refit.py)
+    "refit": ({}, {"refit": True}),
+    # commentary read as one token: each routine's sentence vectors averaged (the direction a ridge reads at 0.33),
+    # in a view of its own (commentary_mean_view) with T = 1 for commentary; the baseline then sees that mean only
+    "commentary-mean": ({}, {}),
 }
+POOLED_LENGTH = LENGTH.replace("commentary=16", "commentary=1")  # the commentary-mean recipe's T per modality
 
 
 class IdentityBody(torch.nn.Module):
@@ -134,12 +140,36 @@ def dataset_view(features: Path, out: Path, n_train: int) -> Path:
     return out
 
 
+def commentary_mean_view(view: Path, out: Path) -> Path:
+    """A copy of `view` whose commentary is each sample's mean sentence vector ([1, 384]); other modalities linked."""
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("dataset.json", "labels.csv"):
+        shutil.copy2(view / name, out / name)
+    (out / "features").mkdir(exist_ok=True)
+    for folder in (view / "features").resolve().iterdir():
+        target = out / "features" / folder.name
+        if folder.name != "commentary":
+            if not target.exists():
+                os.symlink(folder, target)
+            continue
+        target.mkdir(exist_ok=True)
+        for array in folder.glob("*.npy"):
+            if not (target / array.name).exists():
+                np.save(target / array.name, np.load(array).mean(axis=0, keepdims=True))
+    return out
+
+
 def run_one(view: Path, run: Path, recipe: str, precision: str) -> dict:
     from limssr_core.training.run import build_config, train
 
     model_settings, training_settings = RECIPES[recipe]
+    length = LENGTH
+    if recipe == "commentary-mean":
+        view, length = commentary_mean_view(view, view.parent / f"{view.name}-commentary-mean"), POOLED_LENGTH
     dataset = load_dataset(view, progress=False)
-    config = build_config(dataset, length=LENGTH, model=dict(model_settings),
+    config = build_config(dataset, length=length, model=dict(model_settings),
                           training={"train_missing": "fixed:0.3", "seed": SEED, "mixed_precision": precision}
                           | training_settings)
     if recipe == "identity-body":

@@ -23,6 +23,7 @@ from limssr_core.model.hub import MEMBERS_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
+from limssr_core.training.refit import SELECTION_DIR, train_with_refit
 from limssr_core.training.trainer import Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
@@ -103,8 +104,12 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     if config.training.folds > 1:
         return train_ensemble(config, dataset, out, backbone=backbone, device=device, resume=resume,
                               progress=progress)
-    trainer = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
-    result = trainer.fit(resume=resume)
+    if config.training.refit:  # `first` chose the epoch; `trainer` refitted on train + val (training/refit.py)
+        trainer, result, first = train_with_refit(config, dataset, out, backbone=backbone, device=device,
+                                                  resume=resume, progress=progress)
+    else:
+        trainer = first = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
+        result = trainer.fit(resume=resume)
     trainer.accelerator.wait_for_everyone()
     if not result.main_process:  # the main process fits the baseline, evaluates and writes the files
         return result
@@ -112,9 +117,13 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     names = model.config.modality_names
     # the masks of the training missingness (the data the model had), without modality dropout's augmentation
     train_masks = [trainer.policy.mode_masks([s])[0] for s in trainer.splits.train]
-    baseline = fit_baseline(trainer.splits.train, train_masks, names, {m.name: m.dim for m in model.config.modalities})
+    dims = {m.name: m.dim for m in model.config.modalities}
+    baseline = fit_baseline(trainer.splits.train, train_masks, names, dims)
     baseline.save(out)
-    summaries = {"select": evaluate_predictor(baseline.predict, trainer.splits.select, names, model.config,
+    # beside the model's validation figures, a baseline that never trained on the validation split either
+    select_baseline = baseline if first is trainer else fit_baseline(
+        first.splits.train, [first.policy.mode_masks([s])[0] for s in first.splits.train], names, dims)
+    summaries = {"select": evaluate_predictor(select_baseline.predict, trainer.splits.select, names, model.config,
                                               progress=False)[0]}
     test = dataset.split("test")
     if len(test) >= 2 and trainer.config.training.select_on == "val":
@@ -123,7 +132,10 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         summaries["test"] = evaluate_predictor(baseline.predict, test, names, model.config, progress=False)[0]
     result.baseline_summaries = summaries
     if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on
-        model.config.calibration = calibrate(model, trainer.splits.select, "val", trainer.splits.train).to_json()
+        # (--refit: the first run's weights; the refitted ones trained on the validation split)
+        judged = model if first is trainer else load_checkpoint(Path(out) / SELECTION_DIR,
+                                                                device=trainer.accelerator.device)
+        model.config.calibration = calibrate(judged, trainer.splits.select, "val", trainer.splits.train).to_json()
         update_config(out, model.config)
     card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.kept,
                              len(trainer.splits.train), test_summary=result.test_summary, baseline=summaries,

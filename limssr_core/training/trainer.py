@@ -34,11 +34,12 @@ from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, 
 from limssr_core.training.launch import EpochOrder, check_tracker, make_accelerator
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
-from limssr_core.training.splits import make_splits
+from limssr_core.training.splits import Splits, make_splits
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state/trainer_state.pt"
+REFIT_STATE_FILE = "state/refit_state.pt"  # the second run of --refit, beside the first's state
 METRICS_FILE = "metrics.csv"
 METRIC_COLUMNS = ["epoch", "steps", "train_loss", "score_loss", "consistency_loss", "fusion_reg", "lr",
                   "val_full_spearman", "val_average_spearman", "selection", "best", "seconds"]
@@ -50,7 +51,7 @@ class TrainResult:
     best_epoch: int
     best_selection: float
     best_summary: dict
-    keep: str = "best-epoch"  # best-epoch | average (training/averaging.py)
+    keep: str = "best-epoch"  # best-epoch | average (training/averaging.py) | refit (training/refit.py)
     kept: str = ""  # which weights the checkpoint holds, in words (the card's "Kept" line)
     history: list[dict] = field(default_factory=list)
     test_summary: dict | None = None
@@ -58,6 +59,15 @@ class TrainResult:
     processes: int = 1  # data-parallel processes that trained the model
     main_process: bool = True  # False in the other processes of a multi-process run (they write and report nothing)
     selection_split: str = "validation"  # what best_selection was measured on (an ensemble: out-of-fold)
+
+
+@dataclass
+class RefitPlan:
+    """What the second run of `--refit` repeats: the first run's chosen epoch and its validation figures."""
+
+    epochs: int  # the chosen epoch, 1-based: the refit stops after it
+    summary: dict  # the first run's validation table at that epoch (the card shows it: nothing is left to validate on)
+    selection: float  # its selection figure
 
 
 def lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float):
@@ -79,13 +89,18 @@ def resumable_state(model: LimssrModel) -> dict:
 class Trainer:
     def __init__(self, config: LimssrConfig, dataset: FeatureDataset, run_dir: str | Path, *,
                  backbone: Backbone | None = None, progress: bool = True, device: str = "auto",
-                 fold: int | None = None):
-        """`fold`: train one member of a K-fold ensemble (training/folds.py), holding that fold out for selection."""
+                 fold: int | None = None, refit: RefitPlan | None = None):
+        """`fold`: train one member of a K-fold ensemble (training/folds.py), holding that fold out for selection.
+        `refit`: the second run of `--refit` (training/refit.py): train + val, stopping after the chosen epoch."""
         self.config, self.dataset, self.run_dir, self.progress = config, dataset, Path(run_dir), progress
         training = config.training
         self.mode = MissingnessMode.parse(training.train_missing)
         self.splits = make_splits(dataset, config, fold)
-        self.keep = resolve_keep(training.keep_weights, len(self.splits.select))
+        self.refit = refit
+        if refit is not None:  # every labelled sample trains; the validation split only names the card's figures
+            self.splits = Splits(self.splits.train + self.splits.select, self.splits.select, self.splits.select_name)
+        self.keep = "refit" if refit is not None else resolve_keep(training.keep_weights, len(self.splits.select))
+        self.state_path = self.run_dir / (REFIT_STATE_FILE if refit is not None else STATE_FILE)
         names = config.modality_names
         self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout)
         if self.mode.kind == "fixed":
@@ -155,7 +170,7 @@ class Trainer:
     def save_state(self) -> None:
         if not self.accelerator.is_main_process:
             return
-        path = self.run_dir / STATE_FILE
+        path = self.state_path
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "epoch": self.epoch, "best_selection": self.best_selection, "best_epoch": self.best_epoch,
@@ -170,7 +185,7 @@ class Trainer:
         os.replace(tmp, path)
 
     def load_state(self) -> bool:
-        path = self.run_dir / STATE_FILE
+        path = self.state_path
         if not path.is_file():
             return False
         # tensors and plain containers only: loading the state never runs code from the file
@@ -260,14 +275,15 @@ class Trainer:
             hparams |= {"backbone": self.config.backbone, "lora_r": self.config.lora_r,
                         "num_fusion_tokens": self.config.num_fusion_tokens, "processes": self.accelerator.num_processes}
             self.accelerator.init_trackers(self.run_dir.name, config=hparams)
-        while self.epoch < training.epochs:
+        last = self.refit.epochs if self.refit is not None else training.epochs  # the schedule spans training.epochs
+        while self.epoch < last:
             started = time.time()
             losses = self.train_epoch()
             if self.keep == "best-epoch":
                 summary, selection, improved = self.validate_epoch()
             else:
                 summary, selection, improved = None, math.nan, False
-                if self.epoch >= first_averaged_epoch(training.epochs):
+                if self.keep == "average" and self.epoch >= first_averaged_epoch(training.epochs):
                     self.average.update(resumable_state(self.unwrapped))
             row = {
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
@@ -283,6 +299,10 @@ class Trainer:
             self.save_state()
         if self.keep == "average":
             self.keep_average()
+        if self.keep == "refit":
+            self.best_epoch, self.best_summary = last - 1, self.refit.summary
+            self.best_selection = self.refit.selection
+            self.save_checkpoint(self.best_summary)
         if self.tracker is not None:
             self.accelerator.end_training()
         return TrainResult(self.run_dir, self.best_epoch + 1, self.best_selection, self.best_summary, self.keep,
@@ -336,6 +356,10 @@ class Trainer:
     def kept_text(self) -> str:
         """Which weights the checkpoint holds, in words."""
         training = self.config.training
+        if self.keep == "refit":
+            return (f"epoch {self.refit.epochs} of a second run on the training and validation samples together "
+                    f"(--refit): epoch {self.refit.epochs} was the best of the first run on "
+                    f"{self.splits.select_name} by `{training.select_metric}` Spearman")
         if self.keep == "average":
             first = first_averaged_epoch(training.epochs) + 1
             why = (f"the validation split, {len(self.splits.select)} samples, is too small to choose an epoch"

@@ -1,0 +1,104 @@
+"""`train --refit`: choose the epoch on val, then train again on train + val up to it (training/refit.py)."""
+
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from limssr_core.config import TrainingConfig
+from limssr_core.data.dataset import load_dataset
+from limssr_core.errors import LimssrError
+from limssr_core.model.checkpoint import load_checkpoint
+from limssr_core.training.refit import SELECTION_DIR
+from limssr_core.training.run import build_config, calibrate, train
+from limssr_core.training.splits import make_splits
+from limssr_core.training.trainer import RefitPlan, Trainer
+
+
+def test_refit_settings_are_checked():
+    for settings in ({"folds": 2}, {"select_on": "test"}, {"keep_weights": "average"}, {"keep_weights": "auto"}):
+        with pytest.raises(LimssrError, match="--refit trains again"):
+            TrainingConfig(refit=True, **settings)
+    assert TrainingConfig(refit=True).refit and not TrainingConfig().refit
+
+
+def test_the_second_run_trains_on_train_and_val_and_stops_after_the_chosen_epoch(synth_dataset, tmp_path):
+    dataset = load_dataset(synth_dataset, progress=False)
+    config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
+                          training={"epochs": 4, "batch_size": 8, "warmup_epochs": 1, "refit": True})
+    splits = make_splits(dataset, config)
+    summary, selection = Trainer(config, dataset, tmp_path / "first", progress=False, device="cpu").validate()
+    trainer = Trainer(config, dataset, tmp_path / "run", progress=False, device="cpu",
+                      refit=RefitPlan(epochs=2, summary=summary, selection=selection))
+    assert {s.sample_id for s in trainer.splits.train} == {s.sample_id for s in splits.train + splits.select}
+    assert len(trainer.splits.train) == len(splits.train) + len(splits.select)
+    result = trainer.fit()
+    assert [row["epoch"] for row in result.history] == [1, 2]  # stopped after the chosen epoch
+    assert result.best_epoch == 2 and result.keep == "refit"
+    assert result.best_summary is summary and result.best_selection == selection  # the first run's figures
+    assert all(row["val_full_spearman"] != row["val_full_spearman"] for row in result.history)  # never validated
+    assert "second run" in result.kept and (tmp_path / "run" / "state" / "refit_state.pt").is_file()
+    # the schedule is the one of all 4 epochs: after 2 of them the learning rate has not reached its floor
+    assert result.history[-1]["lr"] > config.training.lr * config.training.min_lr_ratio * 1.01
+
+
+@pytest.fixture(scope="module")
+def refit_run(tmp_path_factory):
+    from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("refit")
+    write_synthetic_dataset(root / "data", SynthOptions(modalities={"video": 12, "audio": 8, "text": 4},
+                                                        n_samples=40, min_length=4, max_length=10,
+                                                        missing_rate=0.2, seed=3))
+    dataset = load_dataset(root / "data", progress=False)
+    config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
+                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True,
+                                    "train_missing": "fixed:0.3"})
+    result = train(config, dataset, root / "run", device="cpu", progress=False)
+    return root / "run", dataset, result
+
+
+def _rows(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_refit_run_keeps_the_second_runs_weights_for_the_first_runs_epoch(refit_run):
+    run, dataset, result = refit_run
+    first, second = _rows(run / SELECTION_DIR / "metrics.csv"), _rows(run / "metrics.csv")
+    chosen = next(int(row["epoch"]) for row in first if row["best"] == "1" and
+                  float(row["selection"]) == max(float(r["selection"]) for r in first))
+    assert len(first) == 3 and len(second) == chosen == result.best_epoch
+    weights, selection_weights = (load_file(folder / "limssr_weights.safetensors")
+                                  for folder in (run, run / SELECTION_DIR))
+    assert weights.keys() == selection_weights.keys()
+    assert any(not torch.equal(weights[k], selection_weights[k]) for k in weights)  # trained again, not copied
+    config = json.loads((run / "limssr_config.json").read_text())
+    assert config["training"]["refit"] is True
+    card = (run / "README.md").read_text()
+    assert "second run on the training and validation samples" in card and "built-in baseline" in card
+    labelled = len(dataset.split("train")) + len(dataset.split("val"))
+    assert f"({labelled} training samples)" in card
+    assert len(result.history) == 3 + chosen  # both runs' epochs: what the run cost
+    assert result.test_summary is not None and (run / "test_predictions.csv").is_file()
+
+
+def test_a_refit_run_is_calibrated_on_the_first_runs_validation_errors(refit_run):
+    run, dataset, _ = refit_run
+    saved = load_checkpoint(run).config.calibration
+    first = load_checkpoint(run / SELECTION_DIR)
+    splits = make_splits(dataset, first.config)
+    expected = calibrate(first, splits.select, "val", splits.train + splits.select).to_json()
+    assert saved["split"] == "val" and saved["errors"] == expected["errors"]
+
+
+def test_resuming_a_finished_refit_run_changes_nothing(refit_run):
+    run, dataset, result = refit_run
+    before = load_file(run / "limssr_weights.safetensors")
+    config = load_checkpoint(run).config
+    again = train(config, dataset, run, device="cpu", progress=False, resume=True)
+    after = load_file(run / "limssr_weights.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert again.best_epoch == result.best_epoch
