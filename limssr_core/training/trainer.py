@@ -179,6 +179,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "crop_rng": self.crop_rng.bit_generator.state,
             "policy_rng": self.policy.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "config": self.config.to_json(), "average": self.average.to_state(),
+            "refit_epochs": self.refit.epochs if self.refit is not None else 0,
         }
         tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -194,6 +195,10 @@ class Trainer:
         for key in ("modalities", "backbone", "num_fusion_tokens", "score_range"):
             if saved.get(key) != current.get(key):
                 raise LimssrError(f"cannot resume {self.run_dir}: its {key} differs from this run's settings")
+        wanted = self.refit.epochs if self.refit is not None else 0
+        if state.get("refit_epochs", 0) != wanted:  # the first run chose another epoch (its settings changed)
+            raise LimssrError(f"cannot resume {self.run_dir}: its refit stops after epoch {state.get('refit_epochs')}, "
+                              f"the first run now chose epoch {wanted}; train into a new folder")
         for key in ("folds", "seed"):  # they decide which samples are held out
             if saved["training"].get(key, 1 if key == "folds" else 0) != current["training"][key]:
                 raise LimssrError(f"cannot resume {self.run_dir}: it was trained with --{key} "

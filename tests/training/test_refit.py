@@ -1,6 +1,7 @@
 """`train --refit`: choose the epoch on val, then train again on train + val up to it (training/refit.py)."""
 
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -94,11 +95,45 @@ def test_a_refit_run_is_calibrated_on_the_first_runs_validation_errors(refit_run
     assert saved["split"] == "val" and saved["errors"] == expected["errors"]
 
 
-def test_resuming_a_finished_refit_run_changes_nothing(refit_run):
+def test_resuming_a_finished_refit_run_trains_nothing_and_saves_the_same_weights(refit_run, monkeypatch):
     run, dataset, result = refit_run
     before = load_file(run / "limssr_weights.safetensors")
-    config = load_checkpoint(run).config
+    states = {path: path.stat().st_mtime_ns for path in (run / "state" / "refit_state.pt",
+                                                          run / SELECTION_DIR / "state" / "trainer_state.pt")}
+    (run / "limssr_weights.safetensors").unlink()  # the refit's final save must write it again
+
+    def no_training(self):
+        raise AssertionError("a finished run trained again")
+
+    monkeypatch.setattr(Trainer, "train_epoch", no_training)
+    config = load_checkpoint(run / SELECTION_DIR).config
     again = train(config, dataset, run, device="cpu", progress=False, resume=True)
     after = load_file(run / "limssr_weights.safetensors")
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert again.best_epoch == result.best_epoch
+    assert {path: path.stat().st_mtime_ns for path in states} == states  # no epoch ran, no state was rewritten
+
+
+def test_resuming_across_refit_and_plain_runs_is_refused(refit_run, tmp_path):
+    run, dataset, _ = refit_run
+    config = load_checkpoint(run).config
+    plain = dataclasses.replace(config, training=dataclasses.replace(config.training, refit=False))
+    with pytest.raises(LimssrError, match="is a --refit run"):
+        train(plain, dataset, run, device="cpu", progress=False, resume=True)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "trainer_state.pt").write_bytes(b"")
+    with pytest.raises(LimssrError, match="holds a run without --refit"):
+        train(config, dataset, tmp_path, device="cpu", progress=False, resume=True)
+
+
+def test_a_refit_state_for_another_epoch_is_refused(synth_dataset, tmp_path):
+    dataset = load_dataset(synth_dataset, progress=False)
+    config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
+                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True})
+    summary, selection = Trainer(config, dataset, tmp_path / "first", progress=False, device="cpu").validate()
+    Trainer(config, dataset, tmp_path / "run", progress=False, device="cpu",
+            refit=RefitPlan(epochs=1, summary=summary, selection=selection)).fit()
+    other = Trainer(config, dataset, tmp_path / "run", progress=False, device="cpu",
+                    refit=RefitPlan(epochs=2, summary=summary, selection=selection))
+    with pytest.raises(LimssrError, match="refit stops after epoch 1"):
+        other.fit(resume=True)
