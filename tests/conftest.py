@@ -52,13 +52,23 @@ def random_samples(config: LimssrConfig, n: int, seed: int = 0, lengths=(2, 9)) 
     return samples
 
 
-@pytest.fixture
-def synth_dataset(tmp_path):
-    """A small synthetic dataset on disk (3 modalities, some files absent)."""
-    root = tmp_path / "synth"
+def write_small_synth(root):
+    """A small synthetic dataset on disk (3 modalities, some files absent) at `root`."""
     write_synthetic_dataset(root, SynthOptions(modalities={"video": 12, "audio": 8, "text": 4}, n_samples=40,
                                                min_length=4, max_length=10, missing_rate=0.2, seed=3))
     return root
+
+
+@pytest.fixture
+def synth_dataset(tmp_path):
+    """The small synthetic dataset, one per test."""
+    return write_small_synth(tmp_path / "synth")
+
+
+@pytest.fixture(scope="module")
+def module_synth_dataset(tmp_path_factory):
+    """The same dataset, shared by a module's tests (for module-scoped training runs)."""
+    return write_small_synth(tmp_path_factory.mktemp("synth") / "data")
 
 
 def save_default_modalities_checkpoint(folder, model_card: str | None = None):

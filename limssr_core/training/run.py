@@ -94,6 +94,12 @@ def calibrate(model, samples: list, split: str, train_samples: list):
     return calibration_from_rows(rows, split, labels)
 
 
+def training_masks(trainer: Trainer) -> list[tuple[bool, ...]]:
+    """The masks of the training missingness on a trainer's training split (the data the model had), without modality
+    dropout's augmentation: what the built-in baseline is fitted under."""
+    return [trainer.policy.mode_masks([s])[0] for s in trainer.splits.train]
+
+
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
     """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection split
@@ -120,14 +126,12 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         return result
     model = load_checkpoint(out, device=trainer.accelerator.device)
     names = model.config.modality_names
-    # the masks of the training missingness (the data the model had), without modality dropout's augmentation
-    train_masks = [trainer.policy.mode_masks([s])[0] for s in trainer.splits.train]
     dims = {m.name: m.dim for m in model.config.modalities}
-    baseline = fit_baseline(trainer.splits.train, train_masks, names, dims)
+    baseline = fit_baseline(trainer.splits.train, training_masks(trainer), names, dims)
     baseline.save(out)
     # beside the model's validation figures, a baseline that never trained on the validation split either
-    select_baseline = baseline if first is trainer else fit_baseline(
-        first.splits.train, [first.policy.mode_masks([s])[0] for s in first.splits.train], names, dims)
+    select_baseline = baseline if first is trainer else fit_baseline(first.splits.train, training_masks(first), names,
+                                                                     dims)
     summaries = {"select": evaluate_predictor(select_baseline.predict, trainer.splits.select, names, model.config,
                                               progress=False)[0]}
     test = dataset.split("test")

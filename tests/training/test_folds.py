@@ -49,14 +49,10 @@ def test_a_member_holds_its_fold_out_of_the_pooled_labelled_samples(synth_datase
 
 
 @pytest.fixture(scope="module")
-def ensemble_run(tmp_path_factory):
-    from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
+def ensemble_run(module_synth_dataset):
     from limssr_core.model.backbone import load_backbone
 
-    root = tmp_path_factory.mktemp("folds")
-    write_synthetic_dataset(root / "data", SynthOptions(modalities={"video": 12, "audio": 8, "text": 4},
-                                                        n_samples=40, min_length=4, max_length=10,
-                                                        missing_rate=0.2, seed=3))
+    root = module_synth_dataset.parent
     dataset = load_dataset(root / "data", progress=False)
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
                           training={"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "folds": 2,

@@ -46,13 +46,8 @@ def test_the_second_run_trains_on_train_and_val_and_stops_after_the_chosen_epoch
 
 
 @pytest.fixture(scope="module")
-def refit_run(tmp_path_factory):
-    from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
-
-    root = tmp_path_factory.mktemp("refit")
-    write_synthetic_dataset(root / "data", SynthOptions(modalities={"video": 12, "audio": 8, "text": 4},
-                                                        n_samples=40, min_length=4, max_length=10,
-                                                        missing_rate=0.2, seed=3))
+def refit_run(module_synth_dataset):
+    root = module_synth_dataset.parent
     dataset = load_dataset(root / "data", progress=False)
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
                           training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True,
