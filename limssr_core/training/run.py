@@ -18,6 +18,7 @@ from limssr_core.evaluation.baseline import fit_baseline
 from limssr_core.evaluation.evaluate import (TEST_PREDICTIONS_NAME, evaluate_model, evaluate_predictor,
                                              write_predictions_csv)
 from limssr_core.inference.calibration import calibration_from_rows
+from limssr_core.model.backbone import load_backbone, shared_copy
 from limssr_core.model.checkpoint import load_checkpoint, update_config
 from limssr_core.model.hub import MEMBERS_DIR, write_card
 from limssr_core.training.model_card import render_model_card
@@ -124,7 +125,10 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     trainer.accelerator.wait_for_everyone()
     if not result.main_process:  # the main process fits the baseline, evaluates and writes the files
         return result
-    model = load_checkpoint(out, device=trainer.accelerator.device)
+    # evaluation in fp32 on a freshly loaded body (training may have cast its own to bf16); a --refit run's selection
+    # model, judged for calibration below, shares that body's weights
+    evaluation = load_backbone(config.backbone)
+    model = load_checkpoint(out, backbone=shared_copy(evaluation), device=trainer.accelerator.device)
     names = model.config.modality_names
     dims = {m.name: m.dim for m in model.config.modalities}
     baseline = fit_baseline(trainer.splits.train, training_masks(trainer), names, dims)
@@ -143,6 +147,7 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on
         # (--refit: the first run's weights; the refitted ones trained on the validation split)
         judged = model if first is trainer else load_checkpoint(Path(out) / SELECTION_DIR,
+                                                                backbone=shared_copy(evaluation),
                                                                 device=trainer.accelerator.device)
         model.config.calibration = calibrate(judged, trainer.splits.select, "val", trainer.splits.train).to_json()
         update_config(out, model.config)

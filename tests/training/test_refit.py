@@ -9,6 +9,11 @@ import torch
 from safetensors.torch import load_file
 
 from limssr_core.config import TrainingConfig
+from limssr_core.model import backbone as backbone_module
+from limssr_core.model import checkpoint as checkpoint_module
+from limssr_core.training import refit as refit_module
+from limssr_core.training import run as run_module
+from limssr_core.training import trainer as trainer_module
 from limssr_core.data.dataset import load_dataset
 from limssr_core.errors import LimssrError
 from limssr_core.model.checkpoint import load_checkpoint
@@ -52,8 +57,13 @@ def refit_run(module_synth_dataset):
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
                           training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True,
                                     "train_missing": "fixed:0.3"})
-    result = train(config, dataset, root / "run", device="cpu", progress=False)
-    return root / "run", dataset, result
+    loads = []
+    with pytest.MonkeyPatch.context() as patch:  # count the backbones the whole run loads (their weights: memory)
+        for module in (backbone_module, checkpoint_module, refit_module, run_module, trainer_module):
+            original = module.load_backbone
+            patch.setattr(module, "load_backbone", lambda *a, _load=original, **k: loads.append(a) or _load(*a, **k))
+        result = train(config, dataset, root / "run", device="cpu", progress=False)
+    return root / "run", dataset, result, len(loads)
 
 
 def _rows(path):
@@ -62,7 +72,7 @@ def _rows(path):
 
 
 def test_a_refit_run_keeps_the_second_runs_weights_for_the_first_runs_epoch(refit_run):
-    run, dataset, result = refit_run
+    run, dataset, result, _ = refit_run
     first, second = _rows(run / SELECTION_DIR / "metrics.csv"), _rows(run / "metrics.csv")
     chosen = next(int(row["epoch"]) for row in first if row["best"] == "1" and
                   float(row["selection"]) == max(float(r["selection"]) for r in first))
@@ -81,8 +91,14 @@ def test_a_refit_run_keeps_the_second_runs_weights_for_the_first_runs_epoch(refi
     assert result.test_summary is not None and (run / "test_predictions.csv").is_file()
 
 
+def test_a_refit_run_loads_one_body_to_train_and_one_to_evaluate(refit_run):
+    # both runs train on copies of one body; the refitted model and the first run's (judged for calibration) are
+    # evaluated on copies of one fresh fp32 body
+    assert refit_run[3] == 2
+
+
 def test_a_refit_run_is_calibrated_on_the_first_runs_validation_errors(refit_run):
-    run, dataset, _ = refit_run
+    run, dataset, _, _ = refit_run
     saved = load_checkpoint(run).config.calibration
     first = load_checkpoint(run / SELECTION_DIR)
     splits = make_splits(dataset, first.config)
@@ -91,7 +107,7 @@ def test_a_refit_run_is_calibrated_on_the_first_runs_validation_errors(refit_run
 
 
 def test_resuming_a_finished_refit_run_trains_nothing_and_saves_the_same_weights(refit_run, monkeypatch):
-    run, dataset, result = refit_run
+    run, dataset, result, _ = refit_run
     before = load_file(run / "limssr_weights.safetensors")
     states = {path: path.stat().st_mtime_ns for path in (run / "state" / "refit_state.pt",
                                                           run / SELECTION_DIR / "state" / "trainer_state.pt")}
@@ -110,7 +126,7 @@ def test_resuming_a_finished_refit_run_trains_nothing_and_saves_the_same_weights
 
 
 def test_resuming_across_refit_and_plain_runs_is_refused(refit_run, tmp_path):
-    run, dataset, _ = refit_run
+    run, dataset, _, _ = refit_run
     config = load_checkpoint(run).config
     plain = dataclasses.replace(config, training=dataclasses.replace(config.training, refit=False))
     with pytest.raises(LimssrError, match="is a --refit run"):
