@@ -9,16 +9,15 @@ import torch
 from safetensors.torch import load_file
 
 from limssr_core.config import TrainingConfig
-from limssr_core.model import backbone as backbone_module
-from limssr_core.model import checkpoint as checkpoint_module
-from limssr_core.training import refit as refit_module
-from limssr_core.training import run as run_module
-from limssr_core.training import trainer as trainer_module
 from limssr_core.data.dataset import load_dataset
 from limssr_core.errors import LimssrError
+from limssr_core.model import checkpoint as checkpoint_module
 from limssr_core.model.checkpoint import load_checkpoint
 from limssr_core.training.refit import SELECTION_DIR
 from limssr_core.training.run import build_config, calibrate, train
+from limssr_core.training import refit as refit_module
+from limssr_core.training import run as run_module
+from limssr_core.training import trainer as trainer_module
 from limssr_core.training.splits import make_splits
 from limssr_core.training.trainer import RefitPlan, Trainer
 
@@ -59,7 +58,7 @@ def refit_run(module_synth_dataset):
                                     "train_missing": "fixed:0.3"})
     loads = []
     with pytest.MonkeyPatch.context() as patch:  # count the backbones the whole run loads (their weights: memory)
-        for module in (backbone_module, checkpoint_module, refit_module, run_module, trainer_module):
+        for module in (checkpoint_module, refit_module, run_module, trainer_module):  # every caller
             original = module.load_backbone
             patch.setattr(module, "load_backbone", lambda *a, _load=original, **k: loads.append(a) or _load(*a, **k))
         result = train(config, dataset, root / "run", device="cpu", progress=False)
