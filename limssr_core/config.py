@@ -35,6 +35,7 @@ PAPER_PROMPT_TEMPLATE = (
 )
 PROMPT_STYLES = ("studio", "paper")
 MODALITY_GATES = ("paper", "linear-post-attention")
+REFIT_CHOICES = ("auto", "on", "off")  # training.refit
 
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
@@ -71,7 +72,7 @@ class TrainingConfig:
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
     keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
-    refit: bool = False  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py)
+    refit: str = "auto"  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py): auto (when the validation split is carved out of the training rows, one model kept by best epoch) | on | off
     folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body
@@ -83,12 +84,21 @@ class TrainingConfig:
             raise LimssrError(f"--min-crop-cover must be in (0, 1], got {self.min_crop_cover}")
         if self.folds < 1:
             raise LimssrError(f"--folds must be 1 (one model) or more (an ensemble), got {self.folds}")
-        if self.refit and (self.folds > 1 or self.select_on != "val" or self.keep_weights != "best-epoch"):
-            raise LimssrError("--refit trains again for the epoch chosen on the validation split: it needs "
+        if isinstance(self.refit, bool):  # configs written before `auto` (format 4 and earlier) stored a bool
+            self.refit = "on" if self.refit else "off"
+        if self.refit not in REFIT_CHOICES:
+            raise LimssrError(f"--refit must be one of {', '.join(REFIT_CHOICES)}, got {self.refit!r}")
+        if self.refit == "on" and not self.refit_compatible:
+            raise LimssrError("--refit on trains again for the epoch chosen on the validation split: it needs "
                               "--select-on val, --keep-weights best-epoch and --folds 1")
         if self.folds > 1 and self.select_on != "val":
             raise LimssrError("--folds K selects each member on its own held-out fold; it cannot be combined with "
                               f"--select-on {self.select_on}")
+
+    @property
+    def refit_compatible(self) -> bool:
+        """Whether a refit can follow this run: one model, selected on val by its best epoch."""
+        return self.folds == 1 and self.select_on == "val" and self.keep_weights == "best-epoch"
 
 
 @dataclass

@@ -33,6 +33,8 @@ SEED, DEMO_N, TRAIN_ROWS = 0, 1200, 200
 LENGTH = "video=32,flow=32,audio=32,commentary=16"  # the demo build's T per modality
 SIZES = (60, 200)
 # name -> (model settings, training settings) on top of the library defaults; "default" is what `train` does.
+# Since 2026-12-06 the library refits by default where validation is carved (`--refit auto`): every recipe here
+# that keeps one model by its best epoch is then a refitted run; results recorded before that date are first runs.
 RECIPES: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
     # which weights are kept (training/averaging.py): the best epoch (the default), or the second half's mean
@@ -60,8 +62,11 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     "folds-3-auto": ({}, {"folds": 3, "keep_weights": "auto"}),
     # the ablation: the same sequence and training, the LLM body replaced by an identity (see IdentityBody)
     "identity-body": ({"lora_targets": ["q_proj"]}, {}),
-    # after the best epoch is chosen on the carved validation split, train again on all N up to it (training/refit.py)
-    "refit": ({}, {"refit": True}),
+    # after the best epoch is chosen on the carved validation split, train again on all N up to it (training/refit.py);
+    # the library's default (`--refit auto`) since 2026-12-06, so "default" is the same recipe from then on
+    "refit": ({}, {"refit": "on"}),
+    # the first run alone (the default before 2026-12-06): the epoch chosen on the carved split, weights of 85 % of N
+    "no-refit": ({}, {"refit": "off"}),
     # commentary read as one token: each routine's sentence vectors averaged (the direction a ridge reads at 0.33),
     # in a view of its own (commentary_mean_view) with T = 1 for commentary; the baseline then sees that mean only
     "commentary-mean": ({}, {}),

@@ -12,14 +12,14 @@ import argparse
 import dataclasses
 import typing
 
-from limssr_core.config import field_comments
+from limssr_core.config import REFIT_CHOICES, field_comments
 from limssr_core.training.averaging import KEEP_CHOICES
 
 ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--precision",),
            "prompt_style": ("--prompt",)}
 SHORTHANDS = {"dropout": ("projector_dropout", "head_dropout")}  # flag dest -> the fields it sets
 CHOICES = {"fusion_reg": ("triplet", "cosine-hinge"), "prompt_style": ("studio", "paper"), "select_on": ("val", "test"),
-           "select_metric": ("average", "full"), "keep_weights": KEEP_CHOICES,
+           "select_metric": ("average", "full"), "keep_weights": KEEP_CHOICES, "refit": REFIT_CHOICES,
            "mixed_precision": ("auto", "no", "bf16", "fp16"), "log_with": ("none", "tensorboard", "trackio", "wandb")}
 
 

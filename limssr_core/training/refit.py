@@ -1,5 +1,9 @@
 """`--refit`: once the validation split has chosen the epoch, train again on every labelled sample up to that epoch.
 
+`--refit auto` (the default) does so when the validation split is carved out of the training rows (the labels have
+no split=val) and the run is one model kept by its best epoch; `on` also refits on a labelled validation split;
+`off` never refits.
+
 A carved validation split costs a small dataset about a sixth of its samples (9 of 60 at the default 0.15): the
 kept model never trains on them, while the built-in baseline, which needs no validation, fits on all of them. With
 `--refit` the run has two parts, each resumable:
@@ -18,12 +22,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from limssr_core.config import LimssrConfig
+from limssr_core.config import LimssrConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
 from limssr_core.training.trainer import RefitPlan, Trainer, TrainResult
 
 SELECTION_DIR = "selection"  # the first run's folder inside a --refit run folder
+
+
+def refit_applies(training: TrainingConfig, dataset: FeatureDataset) -> bool:
+    """Whether this run refits: `on`, or `auto` with a carved validation split (no split=val rows) and one model
+    kept by its best epoch. Measured at N = 60 and 200 with carved splits (docs/method.md, "Small data")."""
+    if training.refit == "auto":
+        return training.refit_compatible and not dataset.split("val")
+    return training.refit == "on"
 
 
 def train_with_refit(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *,

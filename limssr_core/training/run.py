@@ -24,7 +24,7 @@ from limssr_core.model.hub import MEMBERS_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
-from limssr_core.training.refit import SELECTION_DIR, train_with_refit
+from limssr_core.training.refit import SELECTION_DIR, refit_applies, train_with_refit
 from limssr_core.training.trainer import STATE_FILE, Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
@@ -112,11 +112,14 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         return train_ensemble(config, dataset, out, backbone=backbone, device=device, resume=resume,
                               progress=progress)
     plain_state, selection = Path(out) / STATE_FILE, Path(out) / SELECTION_DIR
-    if resume and not config.training.refit and selection.is_dir():
-        raise LimssrError(f"{out} is a --refit run (selection/): resume it with --refit, or train into another folder")
-    if resume and config.training.refit and plain_state.is_file() and not selection.is_dir():
-        raise LimssrError(f"{out} holds a run without --refit: resume it without --refit, or train into another folder")
-    if config.training.refit:  # `first` chose the epoch; `trainer` refitted on train + val (training/refit.py)
+    refit = refit_applies(config.training, dataset)
+    if resume and not refit and selection.is_dir():
+        raise LimssrError(f"{out} is a refitted run (selection/): resume it with --refit on, or train into another "
+                          "folder")
+    if resume and refit and plain_state.is_file() and not selection.is_dir():
+        raise LimssrError(f"{out} holds a run that was not refitted: resume it with --refit off, or train into another "
+                          "folder")
+    if refit:  # `first` chose the epoch; `trainer` refitted on train + val (training/refit.py)
         trainer, result, first = train_with_refit(config, dataset, out, backbone=backbone, device=device,
                                                   resume=resume, progress=progress)
     else:

@@ -1,4 +1,5 @@
-"""`train --refit`: choose the epoch on val, then train again on train + val up to it (training/refit.py)."""
+"""`train --refit`: choose the epoch on val, then train again on train + val up to it (training/refit.py); `auto`, the
+default, refits when the validation split is carved out of the training rows."""
 
 import csv
 import dataclasses
@@ -13,7 +14,7 @@ from limssr_core.data.dataset import load_dataset
 from limssr_core.errors import LimssrError
 from limssr_core.model import checkpoint as checkpoint_module
 from limssr_core.model.checkpoint import load_checkpoint
-from limssr_core.training.refit import SELECTION_DIR
+from limssr_core.training.refit import SELECTION_DIR, refit_applies
 from limssr_core.training.run import build_config, calibrate, train
 from limssr_core.training import refit as refit_module
 from limssr_core.training import run as run_module
@@ -24,15 +25,39 @@ from limssr_core.training.trainer import RefitPlan, Trainer
 
 def test_refit_settings_are_checked():
     for settings in ({"folds": 2}, {"select_on": "test"}, {"keep_weights": "average"}, {"keep_weights": "auto"}):
-        with pytest.raises(LimssrError, match="--refit trains again"):
-            TrainingConfig(refit=True, **settings)
-    assert TrainingConfig(refit=True).refit and not TrainingConfig().refit
+        with pytest.raises(LimssrError, match="--refit on trains again"):
+            TrainingConfig(refit="on", **settings)
+        assert not TrainingConfig(**settings).refit_compatible  # `auto` then simply does not refit
+    with pytest.raises(LimssrError, match="--refit must be one of auto, on, off"):
+        TrainingConfig(refit="yes")
+    assert TrainingConfig().refit == "auto" and TrainingConfig().refit_compatible
+    # configs written before `auto` stored a bool
+    assert TrainingConfig(refit=True).refit == "on" and TrainingConfig(refit=False).refit == "off"
+
+
+def test_auto_refits_only_when_the_validation_split_is_carved(synth_dataset, tmp_path):
+    with_val = load_dataset(synth_dataset, progress=False)
+    assert with_val.split("val")
+    rows = (synth_dataset / "labels.csv").read_text().splitlines()
+    carved_root = tmp_path / "carved"
+    carved_root.mkdir()
+    for name in ("dataset.json", "features"):
+        (carved_root / name).symlink_to(synth_dataset / name)
+    (carved_root / "labels.csv").write_text("\n".join(row.replace(",val", ",train") for row in rows) + "\n")
+    carved = load_dataset(carved_root, progress=False)
+    assert not carved.split("val") and len(carved.split("train")) == len(with_val.split("train") + with_val.split("val"))
+    auto, on, off = TrainingConfig(), TrainingConfig(refit="on"), TrainingConfig(refit="off")
+    assert refit_applies(auto, carved) and not refit_applies(auto, with_val)
+    assert refit_applies(on, with_val) and refit_applies(on, carved)
+    assert not refit_applies(off, carved)
+    assert not refit_applies(TrainingConfig(folds=3), carved)  # an ensemble selects each member on its own fold
+    assert not refit_applies(TrainingConfig(keep_weights="average"), carved)
 
 
 def test_the_second_run_trains_on_train_and_val_and_stops_after_the_chosen_epoch(synth_dataset, tmp_path):
     dataset = load_dataset(synth_dataset, progress=False)
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
-                          training={"epochs": 4, "batch_size": 8, "warmup_epochs": 1, "refit": True})
+                          training={"epochs": 4, "batch_size": 8, "warmup_epochs": 1, "refit": "on"})
     splits = make_splits(dataset, config)
     summary, selection = Trainer(config, dataset, tmp_path / "first", progress=False, device="cpu").validate()
     trainer = Trainer(config, dataset, tmp_path / "run", progress=False, device="cpu",
@@ -54,7 +79,7 @@ def refit_run(module_synth_dataset):
     root = module_synth_dataset.parent
     dataset = load_dataset(root / "data", progress=False)
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
-                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True,
+                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": "on",
                                     "train_missing": "fixed:0.3"})
     loads = []
     with pytest.MonkeyPatch.context() as patch:  # count the backbones the whole run loads (their weights: memory)
@@ -81,7 +106,7 @@ def test_a_refit_run_keeps_the_second_runs_weights_for_the_first_runs_epoch(refi
     assert weights.keys() == selection_weights.keys()
     assert any(not torch.equal(weights[k], selection_weights[k]) for k in weights)  # trained again, not copied
     config = json.loads((run / "limssr_config.json").read_text())
-    assert config["training"]["refit"] is True
+    assert config["training"]["refit"] == "on"
     card = (run / "README.md").read_text()
     assert "second run on the training and validation samples" in card and "built-in baseline" in card
     labelled = len(dataset.split("train")) + len(dataset.split("val"))
@@ -127,19 +152,19 @@ def test_resuming_a_finished_refit_run_trains_nothing_and_saves_the_same_weights
 def test_resuming_across_refit_and_plain_runs_is_refused(refit_run, tmp_path):
     run, dataset, _, _ = refit_run
     config = load_checkpoint(run).config
-    plain = dataclasses.replace(config, training=dataclasses.replace(config.training, refit=False))
-    with pytest.raises(LimssrError, match="is a --refit run"):
+    plain = dataclasses.replace(config, training=dataclasses.replace(config.training, refit="off"))
+    with pytest.raises(LimssrError, match="is a refitted run"):
         train(plain, dataset, run, device="cpu", progress=False, resume=True)
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "trainer_state.pt").write_bytes(b"")
-    with pytest.raises(LimssrError, match="holds a run without --refit"):
+    with pytest.raises(LimssrError, match="holds a run that was not refitted"):
         train(config, dataset, tmp_path, device="cpu", progress=False, resume=True)
 
 
 def test_a_refit_state_for_another_epoch_is_refused(synth_dataset, tmp_path):
     dataset = load_dataset(synth_dataset, progress=False)
     config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
-                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": True})
+                          training={"epochs": 3, "batch_size": 8, "warmup_epochs": 1, "refit": "on"})
     summary, selection = Trainer(config, dataset, tmp_path / "first", progress=False, device="cpu").validate()
     Trainer(config, dataset, tmp_path / "run", progress=False, device="cpu",
             refit=RefitPlan(epochs=1, summary=summary, selection=selection)).fit()
