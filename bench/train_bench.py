@@ -5,8 +5,9 @@
 
 The whole `train` is timed, as a user runs it: validation carved from the samples every epoch, then (`--refit auto`,
 the default, with a carved split) the second run on every sample up to the chosen epoch, the built-in baseline,
-calibration and the card. `--refit off` times the first run alone. The features are random (timing does not depend on their values), with the dims of the
-embedded extractors and routines longer than the crop, so every training sequence has the full T segments per block.
+calibration and the card. `--refit off` times the first run alone. The features are random (timing does not depend
+on their values), with the dims of the embedded extractors and routines longer than the crop, so every training
+sequence has the full T segments per block.
 Prints its figures and a JSON line; `--out` also writes them to a file (bench/results/).
 """
 

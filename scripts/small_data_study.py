@@ -1,4 +1,4 @@
-"""The small-data study of issue #13 (docs/method.md, "Small data"): LIMSSR vs the built-in baseline on 60 and 200 routines.
+"""The small-data study of issue #13 (docs/method.md, "Small data"): LIMSSR vs the built-in baseline at N = 60, 200.
 
     .venv/bin/python scripts/small_data_study.py --work build/small_data            # data, then every run
     .venv/bin/python scripts/small_data_study.py --work build/small_data --only data  # render + extract only
