@@ -36,12 +36,15 @@ PAPER_PROMPT_TEMPLATE = (
 PROMPT_STYLES = ("studio", "paper")
 MODALITY_GATES = ("paper", "linear-post-attention")
 REFIT_CHOICES = ("auto", "on", "off")  # training.refit
+REFIT_KEEP_CHOICES = ("both", "refit")  # training.refit_keep
 
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
 # 3: adds feature standardisation with training-split statistics stored in the projectors.
 # 4: adds K-fold ensembles (training.folds; members/ in the folder).
-FORMAT_VERSION = 4
+# 5: a refitted run scores as the mean of the refitted model and the first run (training.refit_keep = both);
+# earlier refitted runs load as the refitted model alone.
+FORMAT_VERSION = 5
 LEGACY_DEFAULTS = {1: {"modality_gate": "linear-post-attention", "standardise_features": False},
                    2: {"standardise_features": False}}
 
@@ -73,6 +76,7 @@ class TrainingConfig:
     keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
     refit: str = "auto"  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py): auto (when the validation split is carved out of the training rows, one model kept by best epoch) | on | off
+    refit_keep: str = "both"  # what a refitted run scores with: both (the mean of the refitted model and the first run in selection/) | refit (the refitted model alone: half the scoring time)
     folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
     compile: bool = False  # torch.compile the LLM body
@@ -88,6 +92,8 @@ class TrainingConfig:
             self.refit = "on" if self.refit else "off"
         if self.refit not in REFIT_CHOICES:
             raise LimssrError(f"--refit must be one of {', '.join(REFIT_CHOICES)}, got {self.refit!r}")
+        if self.refit_keep not in REFIT_KEEP_CHOICES:
+            raise LimssrError(f"--refit-keep must be one of {', '.join(REFIT_KEEP_CHOICES)}, got {self.refit_keep!r}")
         if self.refit == "on" and not self.refit_compatible:
             raise LimssrError("--refit on trains again for the epoch chosen on the validation split: it needs "
                               "--select-on val, --keep-weights best-epoch and --folds 1")
@@ -196,7 +202,10 @@ class LimssrConfig:
             raw.setdefault(key, value)
         raw["format_version"] = version
         raw["modalities"] = [ModalityConfig(**m) for m in raw["modalities"]]
-        raw["training"] = TrainingConfig(**raw.get("training", {}))
+        training = dict(raw.get("training", {}))
+        if version < 5:  # written before a refitted run kept both runs
+            training.setdefault("refit_keep", "refit")
+        raw["training"] = TrainingConfig(**training)
         raw["score_range"] = tuple(raw.get("score_range", (0.0, 1.0)))
         raw["prompt_parts"] = tuple(raw.get("prompt_parts", ("availability", "imputation", "integration")))
         return cls(**raw)

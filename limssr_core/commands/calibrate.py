@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from limssr_core.errors import LimssrError
     from limssr_core.inference.calibration import DEFAULT_LEVEL, min_calibration_samples
     from limssr_core.model.checkpoint import check_compatible, load_checkpoint, read_config, update_config
+    from limssr_core.model.hub import CONFIG_NAME, SELECTION_DIR
     from limssr_core.runtime import resolve_device
     from limssr_core.training.run import calibrate
 
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         raise LimssrError(f"{folder} is a {config.training.folds}-fold ensemble calibrated on its out-of-fold "
                           f"predictions; its members trained on the {args.split} split, so its errors there would "
                           "make the intervals too narrow: calibrate on --split test or on new labelled data")
+    if (folder / SELECTION_DIR / CONFIG_NAME).is_file() and args.split in ("train", "val"):
+        raise LimssrError(f"{folder} is a refitted run: its model trained on the train and val splits, so its errors "
+                          "there would make the intervals too narrow: calibrate on --split test or on new labelled data")
     dataset = load_dataset(args.data, progress=not args.no_progress)
     samples = dataset.split(args.split)
     if len(samples) < 2:

@@ -9,7 +9,9 @@ README.md                    the card: Hub metadata + what it was trained on, ho
                              (older checkpoints: MODEL_CARD.md, still read)
 ```
 A K-fold ensemble (`train --folds K`, model/ensemble.py) has the config (training.folds = K), card and baseline at the
-top and its members in `members/fold-1` .. `members/fold-K`, each a checkpoint of the layout above.
+top and its members in `members/fold-1` .. `members/fold-K`, each a checkpoint of the layout above. A refitted run
+(training/refit.py) is the refitted model's checkpoint with the first run's in `selection/`; with
+training.refit_keep = both (format 5 on) it loads as the pair, scoring with the mean of both.
 Loading takes a folder or a Hub id (model/hub.py), checks the backbone identity; `check_compatible` checks
 modalities, dims and extractor ids against data.
 """
@@ -35,6 +37,7 @@ from limssr_core.model.hub import (
     CONFIG_NAME,
     LEGACY_CARD_NAME,
     MEMBERS_DIR,
+    SELECTION_DIR,
     base_model_of,
     is_checkpoint,
     read_card,
@@ -125,12 +128,15 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
 
 
 def member_folders(folder: str | Path, config: LimssrConfig) -> list[Path]:
-    """An ensemble's member checkpoints (`members/fold-k`); [] for a single model. A member's own folder (it has
-    weights of its own, and its config says how many folds it was one of) is a single model."""
-    folds = config.training.folds
-    if folds < 2 or (Path(folder) / WEIGHTS_NAME).is_file():
-        return []
-    return [Path(folder) / MEMBERS_DIR / f"fold-{k + 1}" for k in range(folds)]
+    """An ensemble's member checkpoints; [] for a single model. A K-fold ensemble: `members/fold-k` (a member's own
+    folder has weights of its own, and its config says how many folds it was one of: a single model). A refitted run
+    with training.refit_keep = both: the folder itself (the refitted model) and `selection/` (the first run)."""
+    folder = Path(folder)
+    if config.training.folds >= 2 and not (folder / WEIGHTS_NAME).is_file():
+        return [folder / MEMBERS_DIR / f"fold-{k + 1}" for k in range(config.training.folds)]
+    if config.training.refit_keep == "both" and (folder / SELECTION_DIR / CONFIG_NAME).is_file():
+        return [folder, folder / SELECTION_DIR]
+    return []
 
 
 def checkpoint_fingerprint(folder: str | Path) -> str:

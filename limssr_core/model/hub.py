@@ -25,7 +25,9 @@ CHECKPOINT_FILES = (CONFIG_NAME, "limssr_weights.safetensors", "adapter/adapter_
                     "adapter/adapter_model.safetensors", CARD_NAME, LEGACY_CARD_NAME, "test_evaluation.json",
                     "baseline.safetensors")
 MEMBERS_DIR = "members"  # an ensemble's members, one checkpoint folder each (model/ensemble.py)
-CHECKPOINT_PATTERNS = CHECKPOINT_FILES + tuple(f"{MEMBERS_DIR}/*/{name}" for name in CHECKPOINT_FILES)
+SELECTION_DIR = "selection"  # a refitted run's first run (training/refit.py): its second member under refit_keep both
+CHECKPOINT_PATTERNS = (CHECKPOINT_FILES + tuple(f"{MEMBERS_DIR}/*/{name}" for name in CHECKPOINT_FILES)
+                       + tuple(f"{SELECTION_DIR}/{name}" for name in CHECKPOINT_FILES))
 DEFAULT_MAX_BYTES = 200 * 2**20  # a LIMSSR checkpoint is megabytes (adapter + heads), not the LLM
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LIBRARY_NAME = "limssr-studio"

@@ -25,9 +25,9 @@ from pathlib import Path
 from limssr_core.config import LimssrConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
+from limssr_core.model.hub import SELECTION_DIR  # the first run's folder inside a refitted run folder
 from limssr_core.training.trainer import RefitPlan, Trainer, TrainResult
 
-SELECTION_DIR = "selection"  # the first run's folder inside a --refit run folder
 
 
 def refit_applies(training: TrainingConfig, dataset: FeatureDataset) -> bool:

@@ -20,11 +20,11 @@ from limssr_core.evaluation.evaluate import (TEST_PREDICTIONS_NAME, evaluate_mod
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.backbone import load_backbone, shared_copy
 from limssr_core.model.checkpoint import load_checkpoint, update_config
-from limssr_core.model.hub import MEMBERS_DIR, write_card
+from limssr_core.model.hub import MEMBERS_DIR, SELECTION_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
-from limssr_core.training.refit import SELECTION_DIR, refit_applies, train_with_refit
+from limssr_core.training.refit import refit_applies, train_with_refit
 from limssr_core.training.trainer import STATE_FILE, Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
@@ -122,14 +122,16 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     if refit:  # `first` chose the epoch; `trainer` refitted on train + val (training/refit.py)
         trainer, result, first = train_with_refit(config, dataset, out, backbone=backbone, device=device,
                                                   resume=resume, progress=progress)
+        if config.training.refit_keep == "both":  # the checkpoint loads as the pair (model/checkpoint.member_folders)
+            result.kept += f"; scores are the mean of it and the first run's model ({SELECTION_DIR}/)"
     else:
         trainer = first = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
         result = trainer.fit(resume=resume)
     trainer.accelerator.wait_for_everyone()
     if not result.main_process:  # the main process fits the baseline, evaluates and writes the files
         return result
-    # evaluation in fp32 on a freshly loaded body (training may have cast its own to bf16); a --refit run's selection
-    # model, judged for calibration below, shares that body's weights
+    # evaluation in fp32 on a freshly loaded body (training may have cast its own to bf16); a refitted run's selection
+    # model (its second member under refit_keep both), judged for calibration below, shares that body's weights
     evaluation = load_backbone(config.backbone)
     model = load_checkpoint(out, backbone=shared_copy(evaluation), device=trainer.accelerator.device)
     names = model.config.modality_names

@@ -143,7 +143,7 @@ def test_a_format_2_checkpoint_loads_without_standardisation(saved, tiny_config)
 def test_a_checkpoint_from_a_newer_format_is_refused_with_what_to_do(saved):
     _, folder = saved
     raw = json.loads((folder / CONFIG_NAME).read_text())
-    assert raw["format_version"] == 4
+    assert raw["format_version"] == 5
     raw["format_version"] = 99
     (folder / CONFIG_NAME).write_text(json.dumps(raw))
     with pytest.raises(LimssrError, match="format 99.*upgrade LIMSSR Studio"):

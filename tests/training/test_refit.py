@@ -4,17 +4,23 @@ default, refits when the validation split is carved out of the training rows."""
 import csv
 import dataclasses
 import json
+import shutil
 
+import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from limssr_core.config import TrainingConfig
 from limssr_core.data.dataset import load_dataset
 from limssr_core.errors import LimssrError
 from limssr_core.model import checkpoint as checkpoint_module
-from limssr_core.model.checkpoint import load_checkpoint
-from limssr_core.training.refit import SELECTION_DIR, refit_applies
+from limssr_core.model.checkpoint import checkpoint_fingerprint, load_checkpoint
+from limssr_core.model.ensemble import LimssrEnsemble
+from limssr_core.model.hub import SELECTION_DIR, is_checkpoint_file
+from limssr_core.model.limssr import LimssrModel
+from limssr_core.model.runner import normalised_predictions
+from limssr_core.training.refit import refit_applies
 from limssr_core.training.run import build_config, calibrate, train
 from limssr_core.training import refit as refit_module
 from limssr_core.training import run as run_module
@@ -116,6 +122,50 @@ def test_a_refit_run_keeps_the_second_runs_weights_for_the_first_runs_epoch(refi
     assert result.test_summary is not None and (run / "test_predictions.csv").is_file()
 
 
+def test_a_refit_run_scores_as_the_mean_of_the_refitted_model_and_the_first_run(refit_run, tmp_path):
+    run, dataset, result, _ = refit_run
+    pair = load_checkpoint(run)  # training.refit_keep = both, the default
+    assert isinstance(pair, LimssrEnsemble) and len(pair.members) == 2
+    shutil.copytree(run, tmp_path / "alone", ignore=shutil.ignore_patterns(SELECTION_DIR))  # the refitted model alone
+    refitted, first = load_checkpoint(tmp_path / "alone"), load_checkpoint(run / SELECTION_DIR)
+    assert isinstance(refitted, LimssrModel) and isinstance(first, LimssrModel)
+    test = dataset.split("test")
+    masks = [tuple(name in s.features for name in pair.config.modality_names) for s in test]
+    mean = (normalised_predictions(refitted, test, masks) + normalised_predictions(first, test, masks)) / 2
+    assert np.allclose(normalised_predictions(pair, test, masks), mean, atol=1e-6)
+    assert "mean of it and the first run" in result.kept
+    assert "mean of it and the first run" in (run / "README.md").read_text()
+    # the test table is the pair's: its predictions file holds the mean of both members
+    rows = {(r["sample_id"], r["subset"]): float(r["prediction"]) for r in _rows(run / "test_predictions.csv")}
+    full = "+".join(pair.config.modality_names)
+    for sample, value in zip(test, mean):
+        if all(name in sample.features for name in pair.config.modality_names):
+            assert rows[(sample.sample_id, full)] == pytest.approx(pair.config.denormalise(float(value)), abs=1e-4)
+    # the fingerprint covers both members' weights; the Hub download takes selection/'s checkpoint files only
+    before = checkpoint_fingerprint(run)
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    weights = load_file(copy / SELECTION_DIR / "limssr_weights.safetensors")
+    save_file({k: v + 1 for k, v in weights.items()}, copy / SELECTION_DIR / "limssr_weights.safetensors")
+    assert checkpoint_fingerprint(copy) != before
+    assert is_checkpoint_file(f"{SELECTION_DIR}/limssr_weights.safetensors")
+    assert is_checkpoint_file(f"{SELECTION_DIR}/adapter/adapter_model.safetensors")
+    assert not is_checkpoint_file(f"{SELECTION_DIR}/state/trainer_state.pt")
+
+
+def test_refit_keep_refit_and_older_refitted_runs_load_the_refitted_model_alone(refit_run, tmp_path):
+    run, *_ = refit_run
+    for name, edit in (("refit", lambda raw: raw["training"].update(refit_keep="refit")),
+                       ("format-4", lambda raw: (raw["training"].pop("refit_keep"), raw.update(format_version=4)))):
+        copy = tmp_path / name
+        shutil.copytree(run, copy)
+        raw = json.loads((copy / "limssr_config.json").read_text())
+        edit(raw)
+        (copy / "limssr_config.json").write_text(json.dumps(raw))
+        model = load_checkpoint(copy)
+        assert isinstance(model, LimssrModel) and model.config.training.refit_keep == "refit"
+
+
 def test_a_refit_run_loads_one_body_to_train_and_one_to_evaluate(refit_run):
     # both runs train on copies of one body; the refitted model and the first run's (judged for calibration) are
     # evaluated on copies of one fresh fp32 body
@@ -173,3 +223,20 @@ def test_a_refit_state_for_another_epoch_is_refused(synth_dataset, tmp_path):
                     refit=RefitPlan(epochs=2, summary=summary, selection=selection))
     with pytest.raises(LimssrError, match="refit stops after epoch 1"):
         other.fit(resume=True)
+
+
+def test_a_refitted_run_is_not_recalibrated_on_samples_it_trained_on(refit_run, tmp_path, capsys):
+    from limssr_core.commands import main
+
+    run, dataset, _, _ = refit_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    before = (copy / "limssr_config.json").read_text()
+    for split in ("train", "val"):
+        assert main(["calibrate", "--checkpoint", str(copy), "--data", str(dataset.root), "--split", split,
+                     "--no-progress"]) != 0
+        assert "is a refitted run" in capsys.readouterr().err
+    assert (copy / "limssr_config.json").read_text() == before  # untouched
+    assert main(["calibrate", "--checkpoint", str(copy), "--data", str(dataset.root), "--split", "test",
+                 "--no-progress"]) == 0
+    assert json.loads((copy / "limssr_config.json").read_text())["calibration"]["split"] == "test"
