@@ -9,6 +9,8 @@ skip. It counts the floating-point operations of one real training step and of o
 fp32 matrix-multiply rate this machine reaches (large GEMMs, and GEMMs of the body's own shapes), and divides: the
 run cannot finish faster than its operations at that rate, whatever the code around them does. It also times the
 real step and reports the rate it reaches, so the distance from the floor is the overhead that could still go.
+The floor is the first run's (30 epochs with validation); with a carved split `train` now also refits (`--refit
+auto`), which adds the chosen number of epochs of training steps on every sample and no validation.
 """
 
 from __future__ import annotations

@@ -108,7 +108,9 @@ def main() -> int:
                "lora_r": args.lora_r, "lora_alpha": 2 * args.lora_r},
         training={"epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
                   "batch_size": args.batch_size, "train_missing": "fixed:0.3", "seed": args.seed,
-                  "warmup_epochs": 1, "mixed_precision": args.precision})
+                  "warmup_epochs": 1, "mixed_precision": args.precision,
+                  # selected on the build's labelled val split; never a refitted pair, which exports as two models
+                  "refit": "off"})
     result = train(config, dataset, run, device=args.device, resume=run.exists(), progress=not args.no_progress)
     # the whole training, resumed parts included: every epoch's seconds from metrics.csv
     timings["train (all epochs)"] = sum(row["seconds"] for row in result.history)

@@ -70,6 +70,9 @@ def main() -> int:
     parser.add_argument("--present", default="commentary", help="comma-separated modalities observed")
     args = parser.parse_args()
     model = load_checkpoint(args.checkpoint)
+    if hasattr(model, "members"):  # an ensemble (a refitted pair: its refitted model is member 1)
+        print(f"{args.checkpoint} is an ensemble of {len(model.members)}: probing member 1")
+        model = model.members[0]
     dataset = load_dataset(args.dataset, progress=False)
     names = model.config.modality_names
     present = args.present.split(",")

@@ -210,6 +210,8 @@ def kept(row: dict) -> str:
         from limssr_core.training.averaging import first_averaged_epoch
 
         return f"mean of epochs {first_averaged_epoch(row['best_epoch']) + 1}-{row['best_epoch']}"
+    if row.get("keep") == "refit":  # refitted up to the first run's epoch; scored as the pair unless refit_keep refit
+        return f"refit to epoch {row['best_epoch']}"
     return f"epoch {row['best_epoch']}"
 
 

@@ -246,8 +246,8 @@ def upgrade_checkpoint(folder: str | Path) -> list[str]:
     by Hub id, and the config drops machine paths. Returns what changed."""
     folder = Path(folder)
     config = read_config(folder)
-    changed = [f"{member.name}: {change}" for member in member_folders(folder, config)
-               for change in upgrade_checkpoint(member)]
+    changed = [f"{member.name}: {change}" for member in member_folders(folder, config) if member != folder
+               for change in upgrade_checkpoint(member)]  # a refitted pair's first member is the folder itself
     raw = json.loads((folder / CONFIG_NAME).read_text())
     if "path" in raw.get("dataset", {}):
         del raw["dataset"]["path"]

@@ -20,6 +20,7 @@ from limssr_core.evaluation.evaluate import (TEST_PREDICTIONS_NAME, evaluate_mod
 from limssr_core.inference.calibration import calibration_from_rows
 from limssr_core.model.backbone import load_backbone, shared_copy
 from limssr_core.model.checkpoint import load_checkpoint, update_config
+from limssr_core.model.ensemble import LimssrEnsemble
 from limssr_core.model.hub import MEMBERS_DIR, SELECTION_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
@@ -113,7 +114,7 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
                               progress=progress)
     plain_state, selection = Path(out) / STATE_FILE, Path(out) / SELECTION_DIR
     refit = refit_applies(config.training, dataset)
-    if resume and not refit and selection.is_dir():
+    if not refit and selection.is_dir():  # its selection/ would pair the new model with the old first run
         raise LimssrError(f"{out} is a refitted run (selection/): resume it with --refit on, or train into another "
                           "folder")
     if resume and refit and plain_state.is_file() and not selection.is_dir():
@@ -151,9 +152,13 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     result.baseline_summaries = summaries
     if trainer.splits.select_name.startswith("val"):  # errors on samples the weights never trained on
         # (--refit: the first run's weights; the refitted ones trained on the validation split)
-        judged = model if first is trainer else load_checkpoint(Path(out) / SELECTION_DIR,
-                                                                backbone=shared_copy(evaluation),
-                                                                device=trainer.accelerator.device)
+        if first is trainer:
+            judged = model
+        elif isinstance(model, LimssrEnsemble):  # the pair (refit_keep both): its second member is the first run
+            judged = model.members[1]
+        else:
+            judged = load_checkpoint(Path(out) / SELECTION_DIR, backbone=shared_copy(evaluation),
+                                     device=trainer.accelerator.device)
         model.config.calibration = calibrate(judged, trainer.splits.select, "val", trainer.splits.train).to_json()
         update_config(out, model.config)
     card = render_model_card(model.config, result.best_summary, trainer.splits.select_name, result.kept,

@@ -363,7 +363,7 @@ class Trainer:
         training = self.config.training
         if self.keep == "refit":
             return (f"epoch {self.refit.epochs} of a second run on the training and validation samples together "
-                    f"(--refit): epoch {self.refit.epochs} was the best of the first run on "
+                    f"(refit): epoch {self.refit.epochs} was the best of the first run on "
                     f"{self.splits.select_name} by `{training.select_metric}` Spearman")
         if self.keep == "average":
             first = first_averaged_epoch(training.epochs) + 1
