@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
                           "make the intervals too narrow: calibrate on --split test or on new labelled data")
     if (folder / SELECTION_DIR / CONFIG_NAME).is_file() and args.split in ("train", "val"):
         raise LimssrError(f"{folder} is a refitted run: its model trained on the train and val splits, so its errors "
-                          "there would make the intervals too narrow: calibrate on --split test or on new labelled data")
+                          "there would make the intervals too narrow: calibrate on --split test or on new labelled "
+                          "data")
     dataset = load_dataset(args.data, progress=not args.no_progress)
     samples = dataset.split(args.split)
     if len(samples) < 2:
