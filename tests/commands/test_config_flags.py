@@ -49,3 +49,12 @@ def test_flags_not_given_leave_the_preset_and_field_defaults_in_charge():
     assert args.num_fusion_tokens == 6 and args.mixed_precision == "bf16" and args.compile is False
     assert args.lora_targets == ["q_proj", "v_proj"]
     assert not hasattr(args, "epochs") and not hasattr(args, "lora_r")  # not given: preset / field default
+
+
+def test_refit_flags_take_their_choices_only(capsys):
+    args = train_parser().parse_args(["--data", "d", "--out", "o", "--refit", "off", "--refit-keep", "refit"])
+    assert args.refit == "off" and args.refit_keep == "refit"
+    for wrong in (["--refit"], ["--refit", "yes"], ["--refit-keep", "first"]):  # the flag takes a value since `auto`
+        with pytest.raises(SystemExit):
+            train_parser().parse_args(["--data", "d", "--out", "o", *wrong])
+    assert "invalid choice" in capsys.readouterr().err
