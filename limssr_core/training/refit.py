@@ -29,7 +29,6 @@ from limssr_core.model.hub import SELECTION_DIR  # the first run's folder inside
 from limssr_core.training.trainer import RefitPlan, Trainer, TrainResult
 
 
-
 def refit_applies(training: TrainingConfig, dataset: FeatureDataset) -> bool:
     """Whether this run refits: `on`, or `auto` with a carved validation split (no split=val rows) and one model
     kept by its best epoch. Measured at N = 60 and 200 with carved splits (docs/method.md, "Small data")."""
