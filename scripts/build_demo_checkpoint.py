@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from limssr_core.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from limssr_core.model.hub import read_card, write_card  # noqa: E402
+from limssr_core.evaluation.baseline import BASELINE_NAME, RidgeBaseline  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.model.backbone import SMOLLM2  # noqa: E402
+from limssr_core.training.model_card import BASELINE_HEADING, TEST_HEADING, baseline_section  # noqa: E402
 from limssr_core.training.run import build_config, train  # noqa: E402
 
 MEANING = (
@@ -139,6 +141,7 @@ def main() -> int:
         card.split("\n", 1)[1],
     ])
     save_checkpoint(model, out, model_card=card, half=True, summary=summary)
+    shutil.copy2(run / BASELINE_NAME, out / BASELINE_NAME)  # the card's side-by-side table; `evaluate --baseline`
     (out / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
     print(markdown_table(summary))
@@ -147,20 +150,48 @@ def main() -> int:
 
 
 def reevaluate(export: Path, features: Path) -> int:
-    """Evaluate the exported (float16) checkpoint as shipped, on this machine, and put that table in its card."""
+    """Evaluate the exported (float16) checkpoint as shipped, on this machine, and put that table (and the built-in
+    baseline beside it, when the export has one) in its card."""
     from limssr_core.data.dataset import load_dataset
-    from limssr_core.evaluation.evaluate import evaluate_model
+    from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
 
     model = load_checkpoint(export, device="cpu")
-    summary, _ = evaluate_model(model, load_dataset(features, progress=False).split("test"), progress=False)
-    card = read_card(export)
-    head, _, _ = card.partition("## Evaluation on the test split")
+    test = load_dataset(features, progress=False).split("test")
+    summary, _ = evaluate_model(model, test, progress=False)
     where = f"{platform.processor() or platform.machine()} CPU, float16 weights as shipped, float32 compute"
-    card = head + f"## Evaluation on the test split\n\nEvaluated on {where}.\n\n" + markdown_table(summary) + "\n"
+    card = replace_section(read_card(export), TEST_HEADING,
+                           f"{TEST_HEADING}\n\nEvaluated on {where}.\n\n" + markdown_table(summary))
+    if (export / BASELINE_NAME).is_file():
+        baseline = RidgeBaseline.load(export)
+        baseline_summary, _ = evaluate_predictor(baseline.predict, test, model.config.modality_names, model.config,
+                                                 progress=False)
+        card = replace_section(card, BASELINE_HEADING, baseline_section("test", summary, baseline_summary),
+                               after=TEST_HEADING)
     write_card(export, card, model.config, summary)
     (export / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(markdown_table(summary))
     return 0
+
+
+def replace_section(card: str, heading: str, section: str, after: str | None = None) -> str:
+    """`card` with the markdown section under `heading` (up to the next "## " heading) replaced by `section`; a card
+    without it gets it after the section under `after` (or at the end)."""
+    def bounds(title: str) -> tuple[int, int] | None:
+        start = card.find(title + "\n")
+        if start < 0:
+            return None
+        end = card.find("\n## ", start + len(title))
+        return start, len(card) if end < 0 else end + 1
+
+    section = section.rstrip("\n") + "\n"
+    found = bounds(heading)
+    if found is None:
+        anchor = bounds(after) if after else None
+        found = (anchor[1], anchor[1]) if anchor else (len(card), len(card))
+        section = ("" if card[:found[0]].endswith("\n\n") or not card else "\n") + section
+    start, end = found
+    rest = card[end:]
+    return card[:start] + section + ("\n" + rest if rest else "")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ from __future__ import annotations
 from limssr_core.config import LimssrConfig
 from limssr_core.evaluation.metrics import comparison_table, markdown_table
 
+TEST_HEADING = "## Evaluation on the test split"
+BASELINE_HEADING = "## Against the built-in baseline"
+
 
 def render_model_card(config: LimssrConfig, summary: dict, selection_split: str, kept: str, n_train: int,
                       test_summary: dict | None = None, notes: str = "", baseline: dict | None = None,
@@ -43,17 +46,22 @@ def render_model_card(config: LimssrConfig, summary: dict, selection_split: str,
         markdown_table(summary),
     ]
     if test_summary is not None:
-        lines += ["", "## Evaluation on the test split", "", markdown_table(test_summary)]
+        lines += ["", TEST_HEADING, "", markdown_table(test_summary)]
     if baseline:
-        lines += ["", "## Against the built-in baseline",
-                  "", "A ridge regression on each modality's pooled segment statistics (mean and std) with mask "
-                  "indicators, fitted on the same training split under the same training masks "
-                  "(`baseline.safetensors`; `evaluate --baseline` recomputes it on any split). Where it matches or "
-                  "beats LIMSSR, the LLM does not earn its keep on this data."]
         for split, key, model_summary in (("test", "test", test_summary), (selection_split, "select", summary)):
             if baseline.get(key) is not None and model_summary is not None:
-                lines += ["", f"On the {split} split:", "", comparison_table(model_summary, baseline[key])]
+                lines += ["", baseline_section(split, model_summary, baseline[key])]
                 break
     if notes:
         lines += ["", "## Notes", "", notes]
     return "\n".join(lines) + "\n"
+
+
+def baseline_section(split: str, model_summary: dict, baseline_summary: dict) -> str:
+    """The card's "Against the built-in baseline" section: LIMSSR and the ridge baseline on one split, side by side."""
+    return "\n".join([
+        BASELINE_HEADING, "",
+        "A ridge regression on each modality's pooled segment statistics (mean and std) with mask indicators, fitted "
+        "on the same training split under the same training masks (`baseline.safetensors`; `evaluate --baseline` "
+        "recomputes it on any split). Where it matches or beats LIMSSR, the LLM does not earn its keep on this data.",
+        "", f"On the {split} split:", "", comparison_table(model_summary, baseline_summary)])

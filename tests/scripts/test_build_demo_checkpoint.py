@@ -1,11 +1,19 @@
 """scripts/build_demo_checkpoint.py from an extracted dataset: train, export float16, re-evaluate the export."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build_demo_checkpoint.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("build_demo_checkpoint", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_script(*args: str) -> str:
@@ -28,6 +36,7 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     assert config["lora_r"] == 4 and config["projector_dropout"] == 0.2
     assert config["training"]["mixed_precision"] == "bf16"  # the recipe's precision, on CPU too
     shipped = json.loads((export / "test_evaluation.json").read_text())
+    assert (export / "baseline.safetensors").is_file() and card.count("## Against the built-in baseline") == 1
     assert shipped["subsets"][-1]["n"] > 0
 
     out = run_script("--reevaluate", "--features", str(synth_dataset), "--out", str(export))
@@ -35,6 +44,10 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     card = (export / "README.md").read_text()
     assert card.count("## Evaluation on the test split") == 1
     assert "float16 weights as shipped" in card
+    # the baseline's section stays, once, after the test table, and now beside the float16 figures
+    assert card.count("## Against the built-in baseline") == 1
+    assert card.index("## Against the built-in baseline") > card.index("## Evaluation on the test split")
+    assert "ridge baseline rho" in card.split("## Against the built-in baseline")[1]
     reevaluated = json.loads((export / "test_evaluation.json").read_text())
     assert reevaluated["subsets"][-1]["n"] == shipped["subsets"][-1]["n"]
     # float16 weights on CPU against the float32 weights they came from: the same ranking up to one swap of two
@@ -44,3 +57,14 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     one_swap = 6 * 2 / (n * (n ** 2 - 1))
     assert abs(reevaluated["full"]["spearman"] - shipped["full"]["spearman"]) <= one_swap + 1e-9
     assert abs(reevaluated["full"]["mse"] - shipped["full"]["mse"]) <= 0.05 * shipped["full"]["mse"]
+
+
+def test_replace_section_replaces_in_place_or_inserts_after_its_anchor():
+    replace_section = load_script().replace_section
+    card = "# T\n\n## A\n\nold a\n\n## B\n\nb\n"
+    assert replace_section(card, "## A", "## A\n\nnew a") == "# T\n\n## A\n\nnew a\n\n## B\n\nb\n"
+    assert replace_section(card, "## B", "## B\n\nnew b") == "# T\n\n## A\n\nold a\n\n## B\n\nnew b\n"
+    assert replace_section(card, "## C", "## C\n\nc", after="## A") == (
+        "# T\n\n## A\n\nold a\n\n## C\n\nc\n\n## B\n\nb\n")
+    assert replace_section(card, "## C", "## C\n\nc", after="## B") == card + "\n## C\n\nc\n"
+    assert replace_section(card, "## C", "## C\n\nc") == card + "\n## C\n\nc\n"
