@@ -6,6 +6,8 @@ incomplete subsets; the full set is reported separately.
 
 A subset whose predictions are all equal ("constant": a collapsed model) has no defined rho. It is marked
 `constant` and counts as rho = 0 in every average and in model selection, so collapse can never win selection.
+Predictions that differ by less than a millionth of the score range (float noise around one value) count as equal:
+their rho would rank noise.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 RHO_CLIP = 0.999999
+COLLAPSE_TOLERANCE = 1e-6  # on the normalised scale, where 1 is the whole score range
 
 
 def _as_vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
@@ -64,10 +67,12 @@ def mse_in_units(
     return float(np.mean((p - t) ** 2) * (hi - lo) ** 2)
 
 
-def is_constant(pred: Sequence[float] | np.ndarray) -> bool:
-    """At least 2 predictions, all equal: rho is undefined and the model has collapsed on them."""
+def is_constant(pred: Sequence[float] | np.ndarray, tolerance: float = COLLAPSE_TOLERANCE) -> bool:
+    """At least 2 predictions, all within `tolerance` of each other (normalised scale by default: pass the tolerance
+    in score units for denormalised predictions): the model has collapsed on them, and their rho is undefined or
+    ranks float noise."""
     p = _as_vector(pred, "pred")
-    return p.size >= 2 and float(np.ptp(p)) == 0.0
+    return p.size >= 2 and float(np.ptp(p)) <= tolerance
 
 
 def rank_score(subset: dict) -> float:
@@ -141,7 +146,8 @@ def _fmt(value: float, digits: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def _fmt_rho(row: dict) -> str:
+def rho_text(row: dict) -> str:
+    """A subset's (or the full set's) rho for a table or a log line: "constant" for a collapsed one."""
     return "constant" if row.get("constant") else _fmt(row["spearman"], 3)
 
 
@@ -149,11 +155,11 @@ def markdown_table(summary: dict) -> str:
     """Render `summarise` output as a Markdown table: one row per subset, then the incomplete-subset average."""
     lines = ["| Modalities | n | Spearman rho | MSE |", "|---|---:|---:|---:|"]
     for s in summary["subsets"]:
-        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt_rho(s)} | {_fmt(s['mse'], 2)} |")
+        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {rho_text(s)} | {_fmt(s['mse'], 2)} |")
     avg = summary["average_incomplete"]
     lines.append(f"| **Average (incomplete subsets)** | | {_fmt(avg['spearman'], 3)} | {_fmt(avg['mse'], 2)} |")
     full = summary["full"]
-    lines.append(f"| **Full set** | | {_fmt_rho(full)} | {_fmt(full['mse'], 2)} |")
+    lines.append(f"| **Full set** | | {rho_text(full)} | {_fmt(full['mse'], 2)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -162,9 +168,9 @@ def comparison_table(model: dict, baseline: dict, names: tuple[str, str] = ("LIM
     a, b = names
     lines = [f"| Modalities | n | {a} rho | {b} rho | {a} MSE | {b} MSE |", "|---|---:|---:|---:|---:|---:|"]
     for s, t in zip(model["subsets"], baseline["subsets"]):
-        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {_fmt_rho(s)} | {_fmt_rho(t)} | "
+        lines.append(f"| {' + '.join(s['modalities'])} | {s['n']} | {rho_text(s)} | {rho_text(t)} | "
                      f"{_fmt(s['mse'], 2)} | {_fmt(t['mse'], 2)} |")
     for label, key in (("**Average (incomplete subsets)**", "average_incomplete"), ("**Full set**", "full")):
         s, t = model[key], baseline[key]
-        lines.append(f"| {label} | | {_fmt_rho(s)} | {_fmt_rho(t)} | {_fmt(s['mse'], 2)} | {_fmt(t['mse'], 2)} |")
+        lines.append(f"| {label} | | {rho_text(s)} | {rho_text(t)} | {_fmt(s['mse'], 2)} | {_fmt(t['mse'], 2)} |")
     return "\n".join(lines) + "\n"

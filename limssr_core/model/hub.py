@@ -12,6 +12,7 @@ written before the card moved there have `MODEL_CARD.md`, which is still read.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from pathlib import Path
 
@@ -134,8 +135,10 @@ def card_data(config: LimssrConfig, summary: dict | None = None, split: str = "t
     results = []
     for subset in (summary or {}).get("subsets", []):
         name = " + ".join(subset["modalities"])
-        for metric, value in (("spearmanr", subset["spearman"]), ("mse", subset["mse"])):
-            if value == value:  # NaN (fewer than 2 samples) is left out
+        # a collapsed ("constant") subset has no rho: the card's table says "constant", the index leaves it out
+        rho = math.nan if subset.get("constant") else subset["spearman"]
+        for metric, value in (("spearmanr", rho), ("mse", subset["mse"])):
+            if value == value:  # NaN (fewer than 2 samples, or constant) is left out
                 results.append(EvalResult(  # one result group per modality subset (the dataset config)
                     task_type="other", task_name=f"{config.score_name} from {name}",
                     dataset_type=config.dataset.get("name") or "custom",

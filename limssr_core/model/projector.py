@@ -7,12 +7,12 @@ therefore normalises with its running statistics and does not update them; at or
 A batch smaller than `MIN_OBSERVERS` (the last one of an epoch, a tiny --batch-size) needs fewer:
 the threshold is min(MIN_OBSERVERS, max(2, batch size)).
 
-Feature standardisation (`LimssrConfig.standardise_features`, on by default from checkpoint format 3): before the
-first linear map each feature dimension is shifted and scaled by the training split's mean and standard deviation
-over the segments of the samples that observe the modality under the training masks. Extractor outputs differ in
-scale by orders of magnitude (librosa's tempo beside its chroma, EfficientNet activations beside flow magnitudes);
-on small datasets the first layer otherwise spends its few updates on scale. The statistics are buffers of the
-projector, so they travel inside `limssr_weights.safetensors` and apply identically at inference.
+Feature standardisation (`LimssrConfig.standardise_features`, off by default: at N = 60 it cost rho, docs/method.md
+"Small data"): before the first linear map each feature dimension is shifted and scaled by the training split's mean
+and standard deviation over the segments of the samples that observe the modality under the training masks.
+Extractor outputs differ in scale by orders of magnitude (librosa's tempo beside its chroma, EfficientNet activations
+beside flow magnitudes). The statistics are buffers of the projector, so they travel inside
+`limssr_weights.safetensors` and apply identically at inference.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from limssr_core.data.collate import Sample, collate
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_predictor, selection_score
+from limssr_core.evaluation.metrics import rho_text
 from limssr_core.model.limssr import LimssrModel
 from limssr_core.model.projector import segment_statistics
 from limssr_core.model.runner import normalised_predictions
@@ -294,7 +295,9 @@ class Trainer:
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
                 "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
-                "val_full_spearman": summary["full"]["spearman"] if summary else math.nan,
+                # nan for "not validated" (keep_weights=average) and for collapsed predictions ("constant")
+                "val_full_spearman": math.nan if not summary or summary["full"]["constant"] else
+                summary["full"]["spearman"],
                 "val_average_spearman": summary["average_incomplete"]["spearman"] if summary else math.nan,
                 "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),
             }
@@ -349,8 +352,8 @@ class Trainer:
         self.best_summary, self.best_selection = self.validate()
         self.best_epoch = self.config.training.epochs - 1
         self.save_checkpoint(self.best_summary)
-        log.info("kept %s: val rho full %.3f avg-incomplete %.3f", self.kept_text(),
-                 self.best_summary["full"]["spearman"], self.best_summary["average_incomplete"]["spearman"])
+        log.info("kept %s: val rho full %s avg-incomplete %.3f", self.kept_text(), rho_text(self.best_summary["full"]),
+                 self.best_summary["average_incomplete"]["spearman"])
 
     def save_checkpoint(self, summary: dict) -> None:
         if self.accelerator.is_main_process:
@@ -391,8 +394,9 @@ class Trainer:
         if self.tracker is not None:
             self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                                  step=row["epoch"])
-        if math.isnan(row["val_full_spearman"]):  # keep_weights=average validates once, at the end
+        if math.isnan(row["selection"]):  # keep_weights=average validates once, at the end
             log.info("epoch %d: loss %.4f", row["epoch"], row["train_loss"])
             return
-        log.info("epoch %d: loss %.4f  val rho full %.3f avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
-                 row["val_full_spearman"], row["val_average_spearman"], "  (best, saved)" if row["best"] else "")
+        full = "constant" if math.isnan(row["val_full_spearman"]) else f"{row['val_full_spearman']:.3f}"
+        log.info("epoch %d: loss %.4f  val rho full %s avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
+                 full, row["val_average_spearman"], "  (best, saved)" if row["best"] else "")

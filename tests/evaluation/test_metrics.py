@@ -118,3 +118,19 @@ def test_a_collapsed_subset_counts_as_zero_and_is_marked_constant():
     assert selection_score(collapsed, "full") == 0.0
     table = markdown_table(summary)
     assert "| a | 5 | constant |" in table
+
+
+def test_float_noise_around_one_value_is_constant_and_every_table_says_so():
+    from limssr_core.evaluation.metrics import comparison_table, is_constant, rho_text, summarise
+
+    noise = 0.5 + np.array([0.0, 3e-7, -2e-7, 5e-7])  # a collapsed head's float32 jitter: rho would rank noise
+    assert is_constant(noise) and not is_constant(0.5 + np.array([0.0, 1e-4, 2e-4, 3e-4]))
+    assert is_constant([40.0, 40.00005], tolerance=1e-4) and not is_constant([40.0, 40.00005])
+    model = summarise([{"modalities": ["a"], "spearman": 0.2, "mse": 1.0, "n": 4, "constant": True},
+                       {"modalities": ["a", "b"], "spearman": 0.9, "mse": 1.0, "n": 4, "constant": True},
+                       {"modalities": ["b"], "spearman": 0.5, "mse": 1.0, "n": 4}], ["a", "b"])
+    baseline = summarise([{"modalities": m, "spearman": 0.4, "mse": 2.0, "n": 4} for m in (["a"], ["b"], ["a", "b"])],
+                         ["a", "b"])
+    table = comparison_table(model, baseline)
+    assert "| a | 4 | constant | 0.400 |" in table and "| **Full set** | | constant | 0.400 |" in table
+    assert rho_text(model["full"]) == "constant" and rho_text(baseline["full"]) == "0.400"

@@ -142,3 +142,11 @@ def test_a_legacy_model_card_is_still_read(checkpoint):
     (folder / "README.md").unlink()
     (folder / "MODEL_CARD.md").write_text("# old card\n")
     assert hub.read_card(folder) == "# old card\n"
+
+
+def test_a_constant_subset_leaves_its_rho_out_of_the_model_index():
+    config = LimssrConfig(modalities=[ModalityConfig("video", 4), ModalityConfig("audio", 4)])
+    summary = {"subsets": [{"modalities": ["video"], "spearman": 0.31, "mse": 5.0, "n": 9, "constant": True},
+                           {"modalities": ["audio"], "spearman": 0.4, "mse": 6.0, "n": 9, "constant": False}]}
+    results = {(r.metric_type, r.dataset_config) for r in hub.card_data(config, summary).eval_results}
+    assert results == {("mse", "video"), ("spearmanr", "audio"), ("mse", "audio")}

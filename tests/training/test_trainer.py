@@ -218,3 +218,23 @@ def test_compiled_training_pads_to_cpu_buckets_and_trains(synth_dataset, tmp_pat
     assert plain.unwrapped.sequence_multiple == 1
     assert compiled.unwrapped.head_state_dict().keys() == plain.unwrapped.head_state_dict().keys()
     assert [n for n, _ in compiled.unwrapped.named_parameters()] == [n for n, _ in plain.unwrapped.named_parameters()]
+
+
+def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
+    import logging
+    import math
+    from types import SimpleNamespace
+
+    from limssr_core.training.trainer import Trainer
+
+    host = SimpleNamespace(accelerator=SimpleNamespace(is_main_process=True), write_metrics=lambda: None, tracker=None)
+    row = {"epoch": 3, "train_loss": 0.5, "val_full_spearman": math.nan, "val_average_spearman": 0.1,
+           "selection": 0.1, "best": 0}
+    with caplog.at_level(logging.INFO, logger="limssr_core.training.trainer"):
+        Trainer.log(host, row)
+        Trainer.log(host, dict(row, val_full_spearman=0.7, best=1))
+        Trainer.log(host, dict(row, val_full_spearman=math.nan, selection=math.nan))  # not validated this epoch
+    assert [r.getMessage() for r in caplog.records] == [
+        "epoch 3: loss 0.5000  val rho full constant avg-incomplete 0.100",
+        "epoch 3: loss 0.5000  val rho full 0.700 avg-incomplete 0.100  (best, saved)",
+        "epoch 3: loss 0.5000"]
