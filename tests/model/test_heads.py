@@ -36,3 +36,14 @@ def test_format_1_checkpoints_keep_the_gate_they_were_trained_with():
     assert isinstance(path.modality_gate, nn.Linear) and path.modality_gate.in_features == 16
     current = LimssrConfig.from_json({"modalities": [{"name": "video", "dim": 3}], "format_version": 2})
     assert current.modality_gate == "paper"
+
+
+def test_the_gate_reads_each_modality_after_its_layernorm():
+    torch.manual_seed(0)
+    path = CrossModalRecoveryPath(16, 3, heads=4, dropout=0.0, confidence_init=0.6).eval()
+    pooled, mask = torch.randn(2, 3, 16), torch.ones(2, 3)
+    _, gate, _ = path(pooled, mask)
+    rescaled = pooled.clone()
+    rescaled[:, 1] = 7.0 * rescaled[:, 1] + 3.0  # a per-modality LayerNorm removes this; a raw-vector gate would not
+    _, gate_rescaled, _ = path(rescaled, mask)
+    torch.testing.assert_close(gate, gate_rescaled, rtol=1e-4, atol=1e-5)

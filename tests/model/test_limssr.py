@@ -209,3 +209,41 @@ def test_occluded_copies_run_from_their_first_occluded_position_on_the_unocclude
         wrong = model.forward_occluded(collate([copies[0]], tiny_config.modalities, [mask]), prefix, starts[2])
         assert not torch.allclose(wrong.y, whole.y[:1], atol=1e-5)
 
+
+
+def test_a_lone_observer_leaves_its_projectors_batch_statistics_alone(model, tiny_config):
+    """The model hands each projector its number of observing samples: one observer of `text` in a batch of 4 is
+    normalised with running statistics (which stay as they were), while `video`, seen by all 4, updates them."""
+    model.train()
+    samples = random_samples(tiny_config, 4, seed=5, lengths=(3, 6))
+    masks = [(True, False, True), (True, True, False), (True, True, False), (True, False, False)]
+    before = {name: model.projectors[name].net[1].running_mean.clone() for name in ("video", "text")}
+    model(collate(samples, tiny_config.modalities, masks))
+    assert torch.equal(model.projectors["text"].net[1].running_mean, before["text"])
+    assert not torch.equal(model.projectors["video"].net[1].running_mean, before["video"])
+
+
+def test_no_path_from_the_features_to_the_score_bypasses_the_llm_body(model, tiny_config):
+    """With the body's output replaced by a constant, new features change no output: the heads read only the body."""
+    model.eval()
+    samples = random_samples(tiny_config, 3, seed=6)
+    masks = [(True, True, True), (True, False, True), (False, True, False)]
+    batch = collate(samples, tiny_config.modalities, masks)
+    changed = collate(samples, tiny_config.modalities, masks)
+    for name in tiny_config.modality_names:
+        changed.features[name] = torch.randn_like(changed.features[name]) * 10
+
+    def constant_body(module, args, kwargs, output):
+        output.last_hidden_state = torch.ones_like(output.last_hidden_state)
+        return output
+
+    handle = model.backbone.register_forward_hook(constant_body, with_kwargs=True)
+    try:
+        with torch.no_grad():
+            reference, other = model(batch), model(changed)
+    finally:
+        handle.remove()
+    for field in ("y", "y_main", "y_aux", "modality_gate", "fusion_states"):
+        assert torch.equal(getattr(reference, field), getattr(other, field)), field
+    with torch.no_grad():  # and the features do reach the score through the body
+        assert not torch.equal(model(batch).y, model(changed).y)
