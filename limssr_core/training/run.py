@@ -98,7 +98,8 @@ def calibrate(model, samples: list, split: str, train_samples: list):
 
 def training_masks(trainer: Trainer) -> list[tuple[bool, ...]]:
     """The masks of the training missingness on a trainer's training split (the data the model had), without modality
-    dropout's augmentation: what the built-in baseline is fitted under."""
+    dropout's augmentation: what the built-in baseline is fitted under. Under `per-batch` missingness, which draws a new
+    subset every step, this is one draw per sample from the same distribution."""
     return [trainer.policy.mode_masks([s])[0] for s in trainer.splits.train]
 
 

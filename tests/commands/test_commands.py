@@ -112,6 +112,24 @@ def test_every_run_carries_its_baseline_and_evaluate_shows_it_beside_the_model(t
     assert set(summary["baseline"]) == {"subsets", "full", "average_incomplete"}
     assert summary["baseline"]["subsets"][0]["n"] == summary["subsets"][0]["n"]
 
+    # a dataset with no train split (a user's own test routines): the baseline comes from the checkpoint, unchanged
+    import csv
+    import shutil
+
+    only_test = tmp_path / "only_test"
+    shutil.copytree(data, only_test)
+    with open(data / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(only_test / "labels.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["split"] == "test")
+    assert any(r["split"] == "train" for r in rows)
+    again = tmp_path / "eval_only_test.json"
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(only_test), "--split", "test", "--baseline",
+                 "--json", str(again), "--no-progress"]) == 0
+    assert json.loads(again.read_text())["baseline"] == summary["baseline"]
+
 
 def test_predict_says_exactly_what_is_wrong_with_a_feature_file(trained, tmp_path, capsys):
     _, run = trained
