@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import shutil
 import sys
 import time
@@ -25,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from limssr_core.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from limssr_core.model.hub import read_card, write_card  # noqa: E402
+from limssr_core.model.hub import base_model_note, read_card, write_card  # noqa: E402
 from limssr_core.evaluation.baseline import BASELINE_NAME, RidgeBaseline  # noqa: E402
 from limssr_core.evaluation.metrics import markdown_table  # noqa: E402
 from limssr_core.data.dataset import load_dataset  # noqa: E402
@@ -159,14 +160,18 @@ def reevaluate(export: Path, features: Path) -> int:
     test = load_dataset(features, progress=False).split("test")
     summary, _ = evaluate_model(model, test, progress=False)
     where = f"{platform.processor() or platform.machine()} CPU, float16 weights as shipped, float32 compute"
-    card = replace_section(read_card(export), TEST_HEADING,
-                           f"{TEST_HEADING}\n\nEvaluated on {where}.\n\n" + markdown_table(summary))
+    card = read_card(export)
+    note = base_model_note(model.config)
+    if note:  # write_card appends it again, last
+        card = re.sub(r"\n{3,}", "\n\n", card.replace(note, ""))
+    card = replace_section(card, TEST_HEADING, f"{TEST_HEADING}\n\nEvaluated on {where}.\n\n" + markdown_table(summary))
+    comparison = ""  # an export without the baseline's file loses a comparison it can no longer recompute
     if (export / BASELINE_NAME).is_file():
         baseline = RidgeBaseline.load(export)
         baseline_summary, _ = evaluate_predictor(baseline.predict, test, model.config.modality_names, model.config,
                                                  progress=False)
-        card = replace_section(card, BASELINE_HEADING, baseline_section("test", summary, baseline_summary),
-                               after=TEST_HEADING)
+        comparison = baseline_section("test", summary, baseline_summary)
+    card = replace_section(card, BASELINE_HEADING, comparison, after=TEST_HEADING)
     write_card(export, card, model.config, summary)
     (export / "test_evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(markdown_table(summary))
@@ -174,17 +179,19 @@ def reevaluate(export: Path, features: Path) -> int:
 
 
 def replace_section(card: str, heading: str, section: str, after: str | None = None) -> str:
-    """`card` with the markdown section under `heading` (up to the next "## " heading) replaced by `section`; a card
-    without it gets it after the section under `after` (or at the end)."""
+    """`card` with the markdown section under the line `heading` (up to the next "## " heading) replaced by `section`
+    ("" removes it); a card without it gets it after the section under `after` (or at the end)."""
     def bounds(title: str) -> tuple[int, int] | None:
-        start = card.find(title + "\n")
-        if start < 0:
+        found = re.search(rf"(?m)^{re.escape(title)}$", card)
+        if found is None:
             return None
-        end = card.find("\n## ", start + len(title))
-        return start, len(card) if end < 0 else end + 1
+        end = card.find("\n## ", found.end())
+        return found.start(), len(card) if end < 0 else end + 1
 
-    section = section.rstrip("\n") + "\n"
     found = bounds(heading)
+    if not section:
+        return card if found is None else (card[:found[0]] + card[found[1]:]).rstrip("\n") + "\n"
+    section = section.rstrip("\n") + "\n"
     if found is None:
         anchor = bounds(after) if after else None
         found = (anchor[1], anchor[1]) if anchor else (len(card), len(card))

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limssr_core.evaluation.metrics import is_constant, markdown_table, spearman, summarise  # noqa: E402
+from limssr_core.evaluation.metrics import is_constant, markdown_table, rho_text, spearman, summarise  # noqa: E402
 
 
 def read_predictions(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
@@ -48,8 +48,12 @@ def mean_summary(runs: list[dict], modalities: list[str]) -> dict:
     for subset, pairs in by_subset.items():
         target = np.array([runs[0][k][0] for k in pairs])
         pred = np.array([np.mean([run[k][1] for run in runs]) for k in pairs])
-        results.append({"modalities": subset.split("+"), "spearman": spearman(pred, target),
-                        "mse": float(np.mean((pred - target) ** 2)), "n": len(pairs), "constant": is_constant(pred)})
+        # scores in their own units, written with 6 significant digits: a collapsed run's copies differ by ~1e-5 of
+        # their size
+        constant = is_constant(pred, tolerance=1e-5 * max(1.0, float(np.abs(pred).max())))
+        rho = float("nan") if constant else spearman(pred, target)
+        results.append({"modalities": subset.split("+"), "spearman": rho, "mse": float(np.mean((pred - target) ** 2)),
+                        "n": len(pairs), "constant": constant})
     return summarise(results, modalities)
 
 
@@ -64,7 +68,7 @@ def main() -> int:
     for size in range(1, len(runs) + 1):
         for combo in itertools.combinations(runs, size):
             summary = mean_summary([runs[name] for name in combo], modalities)
-            print(f"{' + '.join(combo):60s} full {summary['full']['spearman']:.3f}  "
+            print(f"{' + '.join(combo):60s} full {rho_text(summary['full'])}  "
                   f"avg-incomplete {summary['average_incomplete']['spearman']:.3f}")
     print()
     print(markdown_table(mean_summary(list(runs.values()), modalities)))

@@ -72,12 +72,13 @@ def evaluate_predictor(predict: Predictor, samples: list[Sample], names: list[st
             continue
         pred, offset = flat[offset:offset + len(kept)], offset + len(kept)
         target = np.array([s.target for s in kept], dtype=np.float64)
+        constant = is_constant(pred)  # collapsed: no rho (a rho of float noise would be read as a ranking)
         results.append({
             "modalities": list(subset),
-            "spearman": spearman(pred, target),
+            "spearman": float("nan") if constant else spearman(pred, target),
             "mse": mse_in_units(pred, target, config.score_range),
             "n": len(kept),
-            "constant": is_constant(pred),
+            "constant": constant,
         })
         label = "+".join(subset)
         for sample, p in zip(kept, pred):

@@ -6,8 +6,8 @@ incomplete subsets; the full set is reported separately.
 
 A subset whose predictions are all equal ("constant": a collapsed model) has no defined rho. It is marked
 `constant` and counts as rho = 0 in every average and in model selection, so collapse can never win selection.
-Predictions that differ by less than a millionth of the score range (float noise around one value) count as equal:
-their rho would rank noise.
+Predictions that differ by at most a millionth of the score range (float noise around one value) count as equal,
+and evaluation gives them no rho (nan): it would rank noise.
 """
 
 from __future__ import annotations

@@ -295,14 +295,13 @@ class Trainer:
                 "epoch": self.epoch + 1, "steps": losses["steps"], "train_loss": losses["loss"],
                 "score_loss": losses["score"], "consistency_loss": losses["consistency"],
                 "fusion_reg": losses["fusion_reg"], "lr": self.scheduler.get_last_lr()[0],
-                # nan for "not validated" (keep_weights=average) and for collapsed predictions ("constant")
-                "val_full_spearman": math.nan if not summary or summary["full"]["constant"] else
-                summary["full"]["spearman"],
+                # nan when not validated (keep_weights=average) or collapsed ("constant": evaluation gives no rho)
+                "val_full_spearman": summary["full"]["spearman"] if summary else math.nan,
                 "val_average_spearman": summary["average_incomplete"]["spearman"] if summary else math.nan,
                 "selection": selection, "best": int(improved), "seconds": round(time.time() - started, 2),
             }
             self.history.append(row)
-            self.log(row)
+            self.log(row, summary)
             self.epoch += 1
             self.save_state()
         if self.keep == "average":
@@ -387,16 +386,16 @@ class Trainer:
             for row in self.history:
                 writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
-    def log(self, row: dict) -> None:
+    def log(self, row: dict, summary: dict | None = None) -> None:
+        """Record an epoch's row (metrics.csv, the tracker) and log it; `summary`: its validation, when it had one."""
         if not self.accelerator.is_main_process:
             return
         self.write_metrics()  # the history already holds this row; a few dozen lines rewritten, never appended twice
         if self.tracker is not None:
             self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                                  step=row["epoch"])
-        if math.isnan(row["selection"]):  # keep_weights=average validates once, at the end
+        if summary is None:  # keep_weights=average validates once, at the end
             log.info("epoch %d: loss %.4f", row["epoch"], row["train_loss"])
             return
-        full = "constant" if math.isnan(row["val_full_spearman"]) else f"{row['val_full_spearman']:.3f}"
         log.info("epoch %d: loss %.4f  val rho full %s avg-incomplete %.3f%s", row["epoch"], row["train_loss"],
-                 full, row["val_average_spearman"], "  (best, saved)" if row["best"] else "")
+                 rho_text(summary["full"]), row["val_average_spearman"], "  (best, saved)" if row["best"] else "")

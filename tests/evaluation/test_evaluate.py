@@ -30,3 +30,18 @@ def test_every_subset_goes_to_the_predictor_together_and_comes_back_in_place(tin
         expected = [tiny_config.denormalise(pair_score(s, m)) for s, m in zip(kept, masks)]
         got = [row["prediction"] for row in rows if row["subset"] == "+".join(subset)]
         np.testing.assert_allclose(got, expected)
+
+
+def test_a_collapsed_subset_gets_no_rho_even_through_float_noise(tiny_config):
+    samples = random_samples(tiny_config, 8, seed=3)
+    names = tiny_config.modality_names
+    noise = np.random.default_rng(0).normal(0, 1e-8, 1000)
+
+    def predict(kept, masks):  # video alone: one value up to float noise; everything else a real ranking
+        return np.array([0.5 + noise[i] if m == (True, False, False) else pair_score(s, m)
+                         for i, (s, m) in enumerate(zip(kept, masks))])
+
+    summary, _ = evaluate_predictor(predict, samples, names, tiny_config, progress=False)
+    by_subset = {tuple(s["modalities"]): s for s in summary["subsets"]}
+    assert by_subset[("video",)]["constant"] and np.isnan(by_subset[("video",)]["spearman"])
+    assert not by_subset[("audio",)]["constant"] and np.isfinite(by_subset[("audio",)]["spearman"])

@@ -47,3 +47,4 @@ def test_the_gate_reads_each_modality_after_its_layernorm():
     rescaled[:, 1] = 7.0 * rescaled[:, 1] + 3.0  # a per-modality LayerNorm removes this; a raw-vector gate would not
     _, gate_rescaled, _ = path(rescaled, mask)
     torch.testing.assert_close(gate, gate_rescaled, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(gate, path(torch.randn_like(pooled), mask)[1], atol=1e-3)  # it does read its input

@@ -47,7 +47,9 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     # the baseline's section stays, once, after the test table, and now beside the float16 figures
     assert card.count("## Against the built-in baseline") == 1
     assert card.index("## Against the built-in baseline") > card.index("## Evaluation on the test split")
-    assert "ridge baseline rho" in card.split("## Against the built-in baseline")[1]
+    comparison = card.split("## Against the built-in baseline")[1]
+    full_row = next(line for line in comparison.splitlines() if line.startswith("| **Full set**"))
+    assert full_row.split("|")[3].strip() == f"{reevaluated_full(export):.3f}"  # LIMSSR's column: the float16 figure
     reevaluated = json.loads((export / "test_evaluation.json").read_text())
     assert reevaluated["subsets"][-1]["n"] == shipped["subsets"][-1]["n"]
     # float16 weights on CPU against the float32 weights they came from: the same ranking up to one swap of two
@@ -59,6 +61,10 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
     assert abs(reevaluated["full"]["mse"] - shipped["full"]["mse"]) <= 0.05 * shipped["full"]["mse"]
 
 
+def reevaluated_full(export: Path) -> float:
+    return json.loads((export / "test_evaluation.json").read_text())["full"]["spearman"]
+
+
 def test_replace_section_replaces_in_place_or_inserts_after_its_anchor():
     replace_section = load_script().replace_section
     card = "# T\n\n## A\n\nold a\n\n## B\n\nb\n"
@@ -68,3 +74,12 @@ def test_replace_section_replaces_in_place_or_inserts_after_its_anchor():
         "# T\n\n## A\n\nold a\n\n## C\n\nc\n\n## B\n\nb\n")
     assert replace_section(card, "## C", "## C\n\nc", after="## B") == card + "\n## C\n\nc\n"
     assert replace_section(card, "## C", "## C\n\nc") == card + "\n## C\n\nc\n"
+    assert replace_section(card, "## A", "") == "# T\n\n## B\n\nb\n"
+    assert replace_section(card, "## B", "") == "# T\n\n## A\n\nold a\n"
+    assert replace_section("# T\n\n### A\n\nx\n", "## A", "## A\n\ny") == "# T\n\n### A\n\nx\n\n## A\n\ny\n"
+    # a card as the demo build writes it, then re-evaluated twice: the same card
+    real = "# T\n\n## Evaluation on the test split\n\n| t |\n\n## Against the built-in baseline\n\n| old |\n"
+    once = replace_section(real, "## Against the built-in baseline", "## Against the built-in baseline\n\n| new |",
+                           after="## Evaluation on the test split")
+    assert once == real.replace("| old |", "| new |") and replace_section(
+        once, "## Against the built-in baseline", "## Against the built-in baseline\n\n| new |") == once

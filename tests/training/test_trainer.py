@@ -230,10 +230,12 @@ def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
     host = SimpleNamespace(accelerator=SimpleNamespace(is_main_process=True), write_metrics=lambda: None, tracker=None)
     row = {"epoch": 3, "train_loss": 0.5, "val_full_spearman": math.nan, "val_average_spearman": 0.1,
            "selection": 0.1, "best": 0}
+    collapsed = {"full": {"spearman": math.nan, "mse": 1.0, "constant": True}}
+    fine = {"full": {"spearman": 0.7, "mse": 1.0, "constant": False}}
     with caplog.at_level(logging.INFO, logger="limssr_core.training.trainer"):
-        Trainer.log(host, row)
-        Trainer.log(host, dict(row, val_full_spearman=0.7, best=1))
-        Trainer.log(host, dict(row, val_full_spearman=math.nan, selection=math.nan))  # not validated this epoch
+        Trainer.log(host, row, collapsed)
+        Trainer.log(host, dict(row, val_full_spearman=0.7, best=1), fine)
+        Trainer.log(host, dict(row, selection=math.nan))  # not validated this epoch
     assert [r.getMessage() for r in caplog.records] == [
         "epoch 3: loss 0.5000  val rho full constant avg-incomplete 0.100",
         "epoch 3: loss 0.5000  val rho full 0.700 avg-incomplete 0.100  (best, saved)",
