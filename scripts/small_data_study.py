@@ -186,17 +186,30 @@ def run_one(view: Path, run: Path, recipe: str, precision: str) -> dict:
 
 
 def run_identity(config, dataset, run: Path) -> dict:
-    """Train and test with the identity body (same selection rule; the baseline is the default run's)."""
+    """Train and test with the identity body, as `train` would with the real one: the same selection rule and, where
+    the library refits (`--refit auto` on a carved split), the refit and the pair; the baseline is the default
+    run's. A pair's "members" are its refitted model and its first run, each alone."""
     from limssr_core.evaluation.evaluate import evaluate_model
     from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.model.ensemble import LimssrEnsemble
+    from limssr_core.training.refit import refit_applies, train_with_refit
     from limssr_core.training.trainer import Trainer
 
-    result = Trainer(config, dataset, run, backbone=identity_backbone(), progress=False, device="cpu").fit(
-        resume=run.exists())
+    if refit_applies(config.training, dataset):
+        _, result, _ = train_with_refit(config, dataset, run, backbone=identity_backbone(), device="cpu",
+                                        resume=run.exists(), progress=False)
+    else:
+        result = Trainer(config, dataset, run, backbone=identity_backbone(), progress=False, device="cpu").fit(
+            resume=run.exists())
     model = load_checkpoint(run, backbone=identity_backbone())
-    summary, _ = evaluate_model(model, dataset.split("test"), progress=False)
-    return {"model": summary, "baseline": None, "best_epoch": result.best_epoch,
-            "train_seconds": round(sum(row["seconds"] for row in result.history), 1)}
+    test = dataset.split("test")
+    summary, _ = evaluate_model(model, test, progress=False)
+    row = {"model": summary, "baseline": None, "best_epoch": result.best_epoch, "keep": result.keep,
+           "train_seconds": round(sum(row["seconds"] for row in result.history), 1)}
+    if isinstance(model, LimssrEnsemble):
+        row["members"] = {name: evaluate_model(member, test, progress=False)[0]
+                          for name, member in zip(("refitted", "first run"), model.members)}
+    return row
 
 
 def figures(summary: dict) -> tuple[float, float]:
