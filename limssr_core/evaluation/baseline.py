@@ -67,9 +67,9 @@ class RidgeBaseline:
         path = Path(folder) / BASELINE_NAME
         if not path.is_file():
             raise LimssrError(f"{folder}: this checkpoint has no built-in baseline ({BASELINE_NAME}): it was trained "
-                              "before checkpoints carried one. Retrain it to get one, or fit the same kind of baseline on "
-                              "your dataset (under its own missingness) without training: scripts/ridge_baseline.py "
-                              "--data DATASET")
+                              "before checkpoints carried one. Retrain it to get one, or fit the same kind of baseline "
+                              "on your dataset (under its own missingness) without training: "
+                              "scripts/ridge_baseline.py --data DATASET")
         with safe_open(str(path), framework="numpy") as handle:
             meta = handle.metadata()
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}

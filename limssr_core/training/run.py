@@ -105,8 +105,8 @@ def training_masks(trainer: Trainer) -> list[tuple[bool, ...]]:
 
 def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, backbone=None, device: str = "auto",
           resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection split
-    and (selection on val, a test split present) on test, and write the card with those tables. With
+    """Train, keep the chosen weights in `out`, fit the built-in baseline beside it, evaluate both on the selection
+    split and (selection on val, a test split present) on test, and write the card with those tables. With
     training.folds = K > 1: a K-fold ensemble (training/folds.py)."""
     if config.training.folds == 1 and (Path(out) / MEMBERS_DIR).is_dir():
         raise LimssrError(f"{out} holds an ensemble (members/): train one model into another folder")

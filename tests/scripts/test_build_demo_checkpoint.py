@@ -29,7 +29,8 @@ def test_build_from_features_then_reevaluate_the_export(synth_dataset, tmp_path)
                "--lora-r", "4", "--weight-decay", "0.001", "--batch-size", "8", "--device", "cpu", "--no-progress")
     card = (export / "README.md").read_text()
     assert "not a judging model" in card
-    assert "--epochs 2 --lr 0.0003 --weight-decay 0.001 --dropout 0.2 --lora-r 4 --batch-size 8 --backbone tiny-random --length 4 --precision bf16" in card
+    assert ("--epochs 2 --lr 0.0003 --weight-decay 0.001 --dropout 0.2 --lora-r 4 --batch-size 8 --backbone "
+            "tiny-random --length 4 --precision bf16") in card
     assert "make demo-checkpoint" not in card  # not the default recipe
     assert card.startswith("---\n") and "model-index" in card and not (export / "MODEL_CARD.md").exists()
     config = json.loads((export / "limssr_config.json").read_text())

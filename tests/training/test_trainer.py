@@ -20,7 +20,8 @@ def config_for(dataset, length=8, preset=None, standardise=False, **training):
 
 def make_trainer(data, out, backbone, standardise=False, **training):
     dataset = load_dataset(data, progress=False)
-    return Trainer(config_for(dataset, standardise=standardise, **training), dataset, out, backbone=backbone, progress=False, device="cpu")
+    return Trainer(config_for(dataset, standardise=standardise, **training), dataset, out, backbone=backbone,
+                   progress=False, device="cpu")
 
 
 def test_training_learns_the_planted_signal_under_fixed_missingness(tmp_path, make_backbone):
