@@ -153,7 +153,6 @@ def main() -> int:
 def reevaluate(export: Path, features: Path) -> int:
     """Evaluate the exported (float16) checkpoint as shipped, on this machine, and put that table (and the built-in
     baseline beside it, when the export has one) in its card."""
-    from limssr_core.data.dataset import load_dataset
     from limssr_core.evaluation.evaluate import evaluate_model, evaluate_predictor
 
     model = load_checkpoint(export, device="cpu")
