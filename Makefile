@@ -42,7 +42,8 @@ run: setup
 demo: setup
 	$(PY) -m limssr_core demo
 
-# Rebuild assets/demo_checkpoint: 600 synthetic routines -> extract -> train on SmolLM2 -> evaluate -> export.
+# Rebuild assets/demo_checkpoint: 1200 synthetic routines -> extract -> train on SmolLM2 -> evaluate -> export
+# (about 1.7 hours on 2 CPU cores; docs/demo_checkpoint.md).
 demo-checkpoint: setup
 	$(PY) scripts/build_demo_checkpoint.py --work build/demo
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
+from limssr_core.config import FORMAT_VERSION
 from limssr_core.model.checkpoint import read_config
 from limssr_core.commands import main
 from limssr_core.features import check_extractor_ids, default_modalities
@@ -28,6 +29,9 @@ def test_demo_checkpoint_is_small_and_says_it_is_synthetic():
     assert "/" not in json.dumps(read_config(DEMO).dataset).replace("QuantFactory/", "")  # no machine paths
     config = read_config(DEMO)
     assert config.backbone == "smollm2-135m" and config.training.train_missing == "fixed:0.3"
+    # rebuilt in today's format (no legacy settings at load) and carrying its built-in baseline beside the card's table
+    assert config.format_version == FORMAT_VERSION and config.modality_gate == "paper"
+    assert (DEMO / "baseline.safetensors").is_file() and "## Against the built-in baseline" in card
     check_extractor_ids({m.name: m.extractor for m in config.modalities},
                         {name: info.extractor for name, info in default_modalities().items()})
 
@@ -64,3 +68,12 @@ def test_synth_diagnose_with_the_demo_checkpoint(tmp_path, capsys):
         "difficulty", "smoothness", "timing", "performance", "falls"]
     assert main(["synth-diagnose", "--checkpoint", str(DEMO), "--data", str(dataset), "--routines", str(routines),
                  "--split", "all", "--modalities", "pose"]) == 2
+
+    # the shipped baseline scores the same routines beside the model, with no training split on hand
+    summary_path = tmp_path / "eval.json"
+    assert main(["evaluate", "--checkpoint", str(DEMO), "--data", str(dataset), "--split", "all", "--baseline",
+                 "--json", str(summary_path), "--no-progress"]) == 0
+    assert "| LIMSSR rho | ridge baseline rho |" in capsys.readouterr().out
+    summary = json.loads(summary_path.read_text())
+    assert summary["baseline"]["subsets"][-1]["n"] == summary["subsets"][-1]["n"] == 4
+    assert summary["baseline"]["subsets"][-1]["modalities"] == ["video", "flow", "audio", "commentary"]
