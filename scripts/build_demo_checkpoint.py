@@ -48,9 +48,9 @@ DISCLAIMER = (
     "0-100*, not a judging mark: it is not a judging model for real competitions."
 )
 SIZED_DOWN = (
-    "The recipe is sized to fit one working session on 2 CPU cores (about 18 minutes to render, 27 to extract and "
-    "48 to train on an Intel Xeon with AMX): 6 epochs where the checkpoints before format 5 trained 12. In a 12-epoch "
-    "run of this recipe, validation peaked at epoch 6 (docs/demo_checkpoint.md)."
+    "The recipe is sized to fit one working session on 2 CPU cores (the minutes per stage above): 6 epochs where the "
+    "checkpoints before format 5 trained 12. In a 12-epoch run of this recipe, validation peaked at epoch 6 "
+    "(docs/demo_checkpoint.md)."
 )
 
 
