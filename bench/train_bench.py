@@ -29,7 +29,7 @@ from figures_io import report_figures  # noqa: E402
 from training_step import LENGTH, write_coach_dataset  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.runtime import cpu_threads  # noqa: E402
+from limssr_core.runtime import cpu_threads, resolve_precision, resolve_train_attention  # noqa: E402
 from limssr_core.training.run import build_config, train  # noqa: E402
 
 
@@ -60,9 +60,12 @@ def main() -> int:
         "machine": f"{platform.processor() or platform.machine()}, {cpu_threads()} torch threads",
         "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "backbone": args.backbone,
         "samples": args.samples, "epochs": args.epochs, "precision": args.precision,
+        "precision_in_effect": resolve_precision(args.precision, "cpu"),
+        "train_attention_in_effect": resolve_train_attention(config.training.train_attention, "cpu"),
         "batch_size": config.training.batch_size, "train_minutes_total": round(seconds / 60, 2),
         "seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 2),
         "refit": args.refit, "refit_epochs": result.best_epoch if refitted else 0,
+        "first_run_minutes": round(sum(epoch_seconds[:args.epochs]) / 60, 2),  # its validated epochs
         "target_minutes": 5.0,
     }
     report_figures(figures, args.out)

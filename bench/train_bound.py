@@ -78,7 +78,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=30, help="labelled samples (all split=train), as train_bench")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--backbone", default="smollm2-135m")
-    parser.add_argument("--precision", default="auto", help="the training's mixed_precision (auto: fp32 on a CPU)")
+    parser.add_argument("--precision", default="auto",
+                        help="the training's mixed_precision (auto: bf16 on AMX / AVX512-BF16 CPUs, else fp32)")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps (after one warm-up step)")
     parser.add_argument("--gemm-seconds", type=float, default=2.0, help="timing of each matrix-multiply rate")
     parser.add_argument("--target-minutes", type=float, default=5.0)

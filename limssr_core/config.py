@@ -37,6 +37,7 @@ PROMPT_STYLES = ("studio", "paper")
 MODALITY_GATES = ("paper", "linear-post-attention")
 REFIT_CHOICES = ("auto", "on", "off")  # training.refit
 REFIT_KEEP_CHOICES = ("both", "refit")  # training.refit_keep
+TRAIN_ATTENTION_CHOICES = ("auto", "sdpa", "eager")  # training.train_attention
 
 # Checkpoint format. 1: written before `format_version` was recorded; it loads with the settings it was trained
 # with (LEGACY_DEFAULTS for fields added since). 2: adds the paper's modality gate, prompt styles, timeline crops.
@@ -78,7 +79,8 @@ class TrainingConfig:
     refit: str = "auto"  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py): auto (when the validation split is carved out of the training rows, one model kept by best epoch) | on | off
     refit_keep: str = "both"  # what a refitted run scores with: both (the mean of the refitted model and the first run in selection/) | refit (the refitted model alone: half the scoring time)
     folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
-    mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | no | bf16 (fast with AMX) | fp16
+    mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, AMX / AVX512-BF16 CPUs; else fp32) | no | bf16 | fp16
+    train_attention: str = "auto"  # the body's attention in training steps: auto (eager on a CPU, whose backward is faster at these lengths; sdpa on a GPU) | sdpa | eager; validation and scoring use sdpa
     compile: bool = False  # torch.compile the LLM body
     num_workers: int = 0  # data-loading worker processes
     log_with: str = "none"  # experiment tracker driven by accelerate: none | tensorboard | trackio | wandb
@@ -92,6 +94,9 @@ class TrainingConfig:
             self.refit = "on" if self.refit else "off"
         if self.refit not in REFIT_CHOICES:
             raise LimssrError(f"--refit must be one of {', '.join(REFIT_CHOICES)}, got {self.refit!r}")
+        if self.train_attention not in TRAIN_ATTENTION_CHOICES:
+            raise LimssrError(f"--train-attention must be one of {', '.join(TRAIN_ATTENTION_CHOICES)}, "
+                              f"got {self.train_attention!r}")
         if self.refit_keep not in REFIT_KEEP_CHOICES:
             raise LimssrError(f"--refit-keep must be one of {', '.join(REFIT_KEEP_CHOICES)}, got {self.refit_keep!r}")
         if self.refit == "on" and not self.refit_compatible:

@@ -5,9 +5,13 @@ thread count mean the same thing everywhere.
 
 - Device: `auto` is CUDA when a GPU is visible, else the CPU; asking for `cuda` without one is an error, never a
   silent CPU run.
-- Precision: `auto` is bf16 autocast on CUDA and fp32 (`no`) on the CPU; `bf16` is allowed on both (a CPU with AMX
-  trains faster in it; one without native bf16 instructions runs it emulated, several times slower than fp32, and a
-  warning says so); `fp16` needs CUDA.
+- Precision: `auto` is bf16 autocast on CUDA and on a CPU with bf16 matrix instructions (AMX or AVX512-BF16: there
+  it trains faster than fp32, bench/precision_bench.py), and fp32 (`no`) on any other CPU; `bf16` is allowed on both
+  (a CPU without native bf16 instructions runs it emulated, many times slower than fp32, and a warning says so);
+  `fp16` needs CUDA.
+- Attention in training steps (`--train-attention`): `auto` is eager attention on the CPU, whose backward is faster
+  than sdpa's at the embedded backbone's training lengths (bench/results/train_attention_2026-12-07.md), and the
+  body's own (sdpa) on CUDA; validation and scoring keep sdpa, faster without gradients.
 - Threads: an explicit count wins, then `$LIMSSR_THREADS`, then the cores this process may actually run on: its CPU
   affinity (`os.sched_getaffinity`: taskset, container CPU sets), capped by a cgroup CPU quota (`docker --cpus`, a
   Space's vCPUs on a larger host), never torch's guess of the machine's cores. Too many threads on too few cores
@@ -66,13 +70,20 @@ def resolve_precision(name: str | None, device: str) -> str:
         raise LimssrError(f"unknown precision {name!r}; use one of {', '.join(PRECISIONS)}")
     on_cuda = device.startswith("cuda")
     if name == "auto":
-        return "bf16" if on_cuda else "no"
+        return "bf16" if on_cuda or cpu_has_native_bf16() else "no"
     if name == "fp16" and not on_cuda:
         raise LimssrError("fp16 autocast needs a CUDA GPU; on the CPU use bf16 or no")
     if name == "bf16" and not on_cuda and cpu_has_native_bf16() is False:
         log.warning("this CPU has no native bf16 instructions (%s): bf16 runs emulated, several times slower than "
                     "fp32 (bench/precision_bench.py measures it); use --precision auto or no",
                     " / ".join(NATIVE_BF16_FLAGS))
+    return name
+
+
+def resolve_train_attention(name: str, device: str) -> str | None:
+    """The body's attention for training steps: 'sdpa' | 'eager', or None to keep the one it was loaded with."""
+    if name == "auto":
+        return None if device.startswith("cuda") else "eager"
     return name
 
 

@@ -79,7 +79,7 @@ def main() -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--precision", default=RECIPE["precision"], choices=("auto", "no", "bf16"),
                         help="bf16 autocast (the recipe's, on GPU and CPU alike; fast on CPUs with AMX); "
-                             "no: fp32; auto: bf16 on GPU, fp32 on CPU")
+                             "no: fp32; auto: bf16 on GPU and AMX / AVX512-BF16 CPUs, else fp32")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--reevaluate", action="store_true",
                         help="only re-evaluate the export at --out on the test split of --features, on this machine "

@@ -252,7 +252,7 @@ def main() -> int:
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--report", help="also write the results table (markdown) to this file")
     parser.add_argument("--precision", default="auto",
-                        help="training autocast: auto (fp32 on a CPU) | bf16 (fast only with AMX / AVX512-BF16)")
+                        help="training autocast: auto (bf16 on AMX / AVX512-BF16 CPUs, else fp32) | bf16 | no")
     args = parser.parse_args()
     work = Path(args.work)
     routines, features = work / "routines", work / "features"

@@ -16,6 +16,14 @@ from limssr_core.data.collate import Sample
 from limssr_core.data.synth import SynthOptions, write_synthetic_dataset
 
 
+@pytest.fixture(autouse=True)
+def _fp32_autocast_on_every_cpu(monkeypatch):
+    """`--precision auto` trains in bf16 on CPUs with AMX / AVX512-BF16 (runtime.resolve_precision): tests run in fp32
+    on every CPU so that their figures do not depend on the machine. The rule and the bf16 path have tests of their
+    own (tests/test_runtime.py, tests/training/test_trainer.py), which set the CPU's answer themselves."""
+    monkeypatch.setattr("limssr_core.runtime.cpu_has_native_bf16", lambda *args: False)
+
+
 @pytest.fixture(scope="session")
 def _tiny_backbone() -> Backbone:
     return load_backbone(TINY_RANDOM)

@@ -5,6 +5,8 @@ import pytest
 from limssr_core import runtime
 from limssr_core.errors import LimssrError
 
+CPU_HAS_NATIVE_BF16 = runtime.cpu_has_native_bf16  # the reader itself (conftest patches it for every test)
+
 
 def test_device_rule(monkeypatch):
     monkeypatch.setattr(runtime, "cuda_available", lambda: False)
@@ -17,8 +19,12 @@ def test_device_rule(monkeypatch):
     assert runtime.resolve_device("auto") == "cuda" and runtime.resolve_device("cuda:1") == "cuda:1"
 
 
-def test_precision_rule():
-    assert runtime.resolve_precision("auto", "cpu") == "no"
+def test_precision_rule(monkeypatch):
+    assert runtime.resolve_precision("auto", "cpu") == "no"  # conftest: a CPU without native bf16
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert runtime.resolve_precision("auto", "cpu") == "bf16"  # AMX / AVX512-BF16: bf16 trains faster there
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: None)
+    assert runtime.resolve_precision("auto", "cpu") == "no"  # flags unreadable: the safe choice
     assert runtime.resolve_precision(None, "cuda") == "bf16"
     assert runtime.resolve_precision("bf16", "cpu") == "bf16"
     with pytest.raises(LimssrError, match="fp16 autocast needs a CUDA GPU"):
@@ -31,9 +37,9 @@ def test_bf16_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatch, caplog):
     amx, avx2 = tmp_path / "amx", tmp_path / "avx2"
     amx.write_text("flags\t: fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
     avx2.write_text("flags\t: fpu sse avx2 fma\n")
-    assert runtime.cpu_has_native_bf16(amx) is True
-    assert runtime.cpu_has_native_bf16(avx2) is False
-    assert runtime.cpu_has_native_bf16(tmp_path / "absent") is None
+    assert CPU_HAS_NATIVE_BF16(amx) is True
+    assert CPU_HAS_NATIVE_BF16(avx2) is False
+    assert CPU_HAS_NATIVE_BF16(tmp_path / "absent") is None
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
     with caplog.at_level("WARNING", logger="limssr_core.runtime"):
         assert runtime.resolve_precision("bf16", "cpu") == "bf16"  # what was asked for, with a warning
@@ -123,3 +129,14 @@ def test_openmp_waits_passively_in_the_entry_points_unless_the_user_chose(monkey
     env = {k: v for k, v in runtime.os.environ.items() if k != runtime.OPENMP_WAIT_ENV}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert "WAIT PASSIVE" in out.stdout
+
+
+def test_training_attention_rule():
+    from limssr_core.config import TrainingConfig
+
+    assert runtime.resolve_train_attention("auto", "cpu") == "eager"  # faster backward on a CPU (runtime.py)
+    assert runtime.resolve_train_attention("auto", "cuda") is None  # the body's own attention on a GPU
+    assert runtime.resolve_train_attention("sdpa", "cpu") == "sdpa"
+    assert runtime.resolve_train_attention("eager", "cuda:1") == "eager"
+    with pytest.raises(LimssrError, match="--train-attention must be one of auto, sdpa, eager"):
+        TrainingConfig(train_attention="flash")

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import typing
 
-from limssr_core.config import REFIT_CHOICES, REFIT_KEEP_CHOICES, field_comments
+from limssr_core.config import REFIT_CHOICES, REFIT_KEEP_CHOICES, TRAIN_ATTENTION_CHOICES, field_comments
 from limssr_core.training.averaging import KEEP_CHOICES
 
 ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--precision",),
@@ -20,7 +20,7 @@ ALIASES = {"num_fusion_tokens": ("--fusion-tokens",), "mixed_precision": ("--pre
 SHORTHANDS = {"dropout": ("projector_dropout", "head_dropout")}  # flag dest -> the fields it sets
 CHOICES = {"fusion_reg": ("triplet", "cosine-hinge"), "prompt_style": ("studio", "paper"), "select_on": ("val", "test"),
            "select_metric": ("average", "full"), "keep_weights": KEEP_CHOICES, "refit": REFIT_CHOICES,
-           "refit_keep": REFIT_KEEP_CHOICES,
+           "refit_keep": REFIT_KEEP_CHOICES, "train_attention": TRAIN_ATTENTION_CHOICES,
            "mixed_precision": ("auto", "no", "bf16", "fp16"), "log_with": ("none", "tensorboard", "trackio", "wandb")}
 
 

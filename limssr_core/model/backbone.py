@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,3 +257,30 @@ def add_lora(body: nn.Module, r: int, alpha: int, dropout: float, targets: list[
 
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, bias="none")
     return get_peft_model(body, config)
+
+
+def transformers_body(body: nn.Module) -> nn.Module:
+    """The transformers model inside `body` (a peft wrapper's base model, or `body` itself)."""
+    return body.get_base_model() if hasattr(body, "get_base_model") else body
+
+
+@contextmanager
+def attention_implementation(body: nn.Module, name: str | None) -> Iterator[None]:
+    """Run the body's attention as `name` ("sdpa" | "eager"; None: as it is) inside the block, then restore it.
+
+    transformers picks the attention function from the config at every forward call, so switching costs nothing and
+    keeps the weights; a body that cannot switch (a custom model outside transformers' attention interface) keeps its
+    own. Measured on a CPU (bench/results/train_attention_2026-12-07.md): at the embedded backbone's training lengths
+    eager attention's backward is faster than sdpa's, while sdpa is faster without gradients.
+    """
+    model = transformers_body(body)
+    config = getattr(model, "config", None)
+    current = getattr(config, "_attn_implementation", None)
+    if name is None or current is None or current == name or not hasattr(model, "set_attn_implementation"):
+        yield
+        return
+    model.set_attn_implementation(name)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(current)

@@ -27,7 +27,7 @@ import torch
 from huggingface_hub import ModelHubMixin
 from torch import Tensor, nn
 
-from limssr_core.model.backbone import Backbone, add_lora, bind_config
+from limssr_core.model.backbone import Backbone, add_lora, bind_config, transformers_body
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import LimssrBatch, host_to_device
 from limssr_core.errors import LimssrError
@@ -278,7 +278,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
 
     def cache_argument(self) -> str:
         """The body's keyword for a key/value cache: `cache` since transformers 5.24, `past_key_values` before."""
-        body = self.backbone.get_base_model() if hasattr(self.backbone, "get_base_model") else self.backbone
+        body = transformers_body(self.backbone)
         return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
 
     def occlusion_starts(self, batch: LimssrBatch) -> list[int]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from limssr_core.model.backbone import Backbone, load_backbone
+from limssr_core.model.backbone import Backbone, attention_implementation, load_backbone
 from limssr_core.model.checkpoint import save_checkpoint
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import Sample, collate
@@ -30,7 +30,7 @@ from limssr_core.evaluation.metrics import rho_text
 from limssr_core.model.limssr import LimssrModel
 from limssr_core.model.projector import segment_statistics
 from limssr_core.model.runner import normalised_predictions
-from limssr_core.runtime import apply_cpu_threads, resolve_device, resolve_precision
+from limssr_core.runtime import apply_cpu_threads, resolve_device, resolve_precision, resolve_train_attention
 from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, resolve_keep
 from limssr_core.training.launch import EpochOrder, check_tracker, make_accelerator
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
@@ -249,12 +249,14 @@ class Trainer:
         bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{training.epochs}", leave=False,
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
         steps = 0
-        for indices in bar:
-            steps += 1
-            parts = self.train_step(indices).float()
-            sums += parts
-            if on_cpu:
-                bar.set_postfix(loss=f"{float(parts[0]):.4f}")
+        attention = resolve_train_attention(training.train_attention, self.accelerator.device.type)
+        with attention_implementation(self.unwrapped.backbone, attention):  # validation keeps the body's own
+            for indices in bar:
+                steps += 1
+                parts = self.train_step(indices).float()
+                sums += parts
+                if on_cpu:
+                    bar.set_postfix(loss=f"{float(parts[0]):.4f}")
         self.sync_buffers()
         means = (sums / max(1, steps)).tolist()
         return dict(zip(self.LOSS_PARTS, means)) | {"steps": steps}

@@ -49,3 +49,37 @@ def test_identity_check_names_what_differs():
     check_identity(expected, dict(expected))
     with pytest.raises(CheckpointMismatchError, match="hidden_size=576.*has hidden_size=896"):
         check_identity(expected, {"name": "qwen", "hidden_size": 896, "fingerprint": "abc"})
+
+
+def test_eager_attention_for_training_steps_gives_the_sdpa_loss_and_gradients(tiny_config, make_backbone):
+    from limssr_core.data.collate import collate
+    from limssr_core.model.backbone import attention_implementation, transformers_body
+    from limssr_core.model.limssr import LimssrModel
+    from tests.conftest import random_samples
+
+    torch.manual_seed(0)
+    model = LimssrModel(tiny_config, make_backbone())
+    model.eval()  # no dropout: both passes see the same computation; padding comes from the unequal lengths
+    samples = random_samples(tiny_config, 4, seed=5)
+    masks = [(True, True, True), (True, False, True), (False, True, False), (True, True, False)]
+    batch = collate(samples, tiny_config.modalities, masks)
+    config = transformers_body(model.backbone).config
+
+    def loss_and_grads():
+        model.zero_grad(set_to_none=True)
+        out = model(batch, compute_loss=True)
+        out.loss.backward()
+        return out.loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    assert config._attn_implementation == "sdpa"
+    sdpa_loss, sdpa_grads = loss_and_grads()
+    with attention_implementation(model.backbone, "eager"):
+        assert config._attn_implementation == "eager"
+        eager_loss, eager_grads = loss_and_grads()
+    assert config._attn_implementation == "sdpa"  # restored
+    torch.testing.assert_close(eager_loss, sdpa_loss, rtol=1e-5, atol=1e-6)
+    assert eager_grads.keys() == sdpa_grads.keys() and any("lora_" in n for n in eager_grads)
+    for name, grad in eager_grads.items():
+        torch.testing.assert_close(grad, sdpa_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+    with attention_implementation(model.backbone, None):  # None keeps what the body has
+        assert config._attn_implementation == "sdpa"

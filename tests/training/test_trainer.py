@@ -144,7 +144,29 @@ def test_bf16_on_cpu_trains_and_validates_under_bf16_autocast(synth_dataset, tmp
     assert seen == [(True, torch.bfloat16)]
     assert result.history[0]["train_loss"] == result.history[0]["train_loss"]  # finite, not NaN
     plain = make_trainer(synth_dataset, tmp_path / "plain", make_backbone(), epochs=1)
-    assert plain.accelerator.mixed_precision == "no"
+    assert plain.accelerator.mixed_precision == "no"  # auto on a CPU without native bf16 (conftest)
+    monkeypatch.setattr("limssr_core.runtime.cpu_has_native_bf16", lambda: True)
+    native = make_trainer(synth_dataset, tmp_path / "native", make_backbone(), epochs=1)
+    assert native.accelerator.mixed_precision == "bf16"  # auto on an AMX / AVX512-BF16 CPU
+
+
+@pytest.mark.parametrize("setting, in_steps", [("auto", "eager"), ("sdpa", "sdpa"), ("eager", "eager")])
+def test_training_steps_use_the_chosen_attention_and_validation_keeps_sdpa(synth_dataset, tmp_path, make_backbone,
+                                                                          monkeypatch, setting, in_steps):
+    from limssr_core.model.backbone import transformers_body
+
+    trainer = make_trainer(synth_dataset, tmp_path / setting, make_backbone(), epochs=1, train_attention=setting)
+    seen = {"steps": set(), "validation": set()}
+
+    def attention() -> str:
+        return transformers_body(trainer.unwrapped.backbone).config._attn_implementation
+
+    for method, key in (("train_step", "steps"), ("validate", "validation")):
+        original = getattr(trainer, method)
+        monkeypatch.setattr(trainer, method, lambda *a, _o=original, _k=key: (seen[_k].add(attention()), _o(*a))[1])
+    trainer.fit()
+    assert seen == {"steps": {in_steps}, "validation": {"sdpa"}}  # auto on a CPU: eager steps (runtime.py)
+    assert attention() == "sdpa"
 
 
 def test_log_with_tensorboard_goes_through_accelerate_and_keeps_metrics_csv(synth_dataset, tmp_path, make_backbone,
