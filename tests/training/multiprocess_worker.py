@@ -25,9 +25,10 @@ NO_DROPOUT = {"projector_dropout": 0.0, "head_dropout": 0.0, "lora_dropout": 0.0
 
 
 def step_config(dataset):
-    """Dropout 0 and T=10 (no sample is longer: no random crop), 4 samples per process and step."""
+    """Dropout 0 and T=10 (no sample is longer: no random crop), 4 samples per process and step, fp32 on every CPU
+    (`auto` would be bf16 on one with AMX; the worker processes do not see the test suite's conftest)."""
     return build_config(dataset, model={"backbone": "tiny-random"} | NO_DROPOUT, length=10,
-                        training={"epochs": 1, "batch_size": 4, "warmup_epochs": 1})
+                        training={"epochs": 1, "batch_size": 4, "warmup_epochs": 1, "mixed_precision": "no"})
 
 
 def trainable_state(trainer: Trainer) -> dict[str, torch.Tensor]:
