@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import LENGTH, first_batch, write_features  # noqa: E402
+from training_step import LENGTH, first_batch, step_and_forward, write_features  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.model.backbone import attention_implementation, load_backbone, transformers_body  # noqa: E402
@@ -69,19 +69,7 @@ def main() -> int:
                    "torch": torch.__version__, "backbone": args.backbone, "precision": accelerator.mixed_precision,
                    "lora_dropout": trainer.config.lora_dropout, "batch_size": 8, "length": args.length}
 
-        def step() -> float:
-            model.train()
-            with accelerator.autocast():
-                out = model(batch, compute_loss=True)
-            accelerator.backward(out.loss)
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
-            return float(out.loss.detach())
-
-        def forward() -> None:
-            model.eval()
-            with torch.no_grad(), accelerator.autocast():
-                model(batch)
+        step, forward = step_and_forward(trainer, batch)  # the CPU benches' step and no-grad forward
 
         def loss_without_dropout() -> float:
             model.eval()  # the same computation under both implementations: no dropout masks drawn
