@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import LENGTH, first_batch, step_and_forward, write_features  # noqa: E402
+from training_step import LENGTH, first_batch, median_seconds, step_and_forward, write_features  # noqa: E402
 
 from limssr_core.data.dataset import load_dataset  # noqa: E402
 from limssr_core.model.backbone import attention_implementation, load_backbone, transformers_body  # noqa: E402
@@ -34,15 +34,6 @@ from limssr_core.training.run import build_config  # noqa: E402
 from limssr_core.training.trainer import Trainer  # noqa: E402
 
 IMPLEMENTATIONS = ("sdpa", "eager")
-
-
-def median_seconds(work, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> int:

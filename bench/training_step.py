@@ -4,6 +4,7 @@ embedded backbone on random features with the embedded extractors' dims and the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +78,13 @@ def training_step(data: Path, run: Path, precision: str, backbone: str, batch_si
     """(one optimiser step, one no-grad forward) on a fixed batch of `batch_size` training samples."""
     trainer = make_trainer(data, run, precision, backbone)
     return step_and_forward(trainer, first_batch(trainer, batch_size))
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    """The median wall time of `repeats` calls of `work`."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]

@@ -52,18 +52,24 @@ def evaluate_predictor(predict: Predictor, samples: list[Sample], names: list[st
     Every subset's (sample, mask) pairs go to the predictor together, `chunk` pairs per call (pairs with the same
     mask next to each other, so a batch holds sequences of like length), not one subset at a time: a split of 6
     samples under 15 subsets is 90 pairs in a few full batches instead of 15 batches of 6 (a sample's prediction
-    does not depend on what else is in its batch)."""
+    does not depend on what else is in its batch). A pair that several subsets share (a sample without audio is
+    scored from the same modalities under "video" and "video+audio") is predicted once: a prediction depends only
+    on the sample and its mask."""
     subsets = subsets or all_modality_subsets(names)
     selected = [subset_masks(samples, names, subset) for subset in subsets]
-    pairs = [(sample, mask) for kept, masks in selected if len(kept) >= 2 for sample, mask in zip(kept, masks)]
-    order = sorted(range(len(pairs)), key=lambda i: pairs[i][1])  # same masks together: batches of like lengths
-    flat = np.zeros(len(pairs))
-    with tqdm(total=len(pairs), desc=desc, disable=not progress, unit="prediction") as bar:
-        for lo in range(0, len(pairs), chunk):
-            part = order[lo:lo + chunk]
-            flat[part] = np.asarray(predict([pairs[i][0] for i in part], [pairs[i][1] for i in part]),
-                                    dtype=np.float64)
+    index = {id(sample): i for i, sample in enumerate(samples)}
+    pairs = [(index[id(sample)], mask) for kept, masks in selected if len(kept) >= 2
+             for sample, mask in zip(kept, masks)]
+    distinct = sorted(set(pairs), key=lambda pair: (pair[1], pair[0]))  # same masks together: like lengths
+    flat = np.zeros(len(distinct))
+    with tqdm(total=len(distinct), desc=desc, disable=not progress, unit="prediction") as bar:
+        for lo in range(0, len(distinct), chunk):
+            part = distinct[lo:lo + chunk]
+            flat[lo:lo + len(part)] = np.asarray(predict([samples[i] for i, _ in part], [mask for _, mask in part]),
+                                                 dtype=np.float64)
             bar.update(len(part))
+    position = {pair: k for k, pair in enumerate(distinct)}
+    flat = flat[[position[pair] for pair in pairs]]  # back to every subset's pairs, in subset order
     results, rows, offset = [], [], 0
     for subset, (kept, masks) in zip(subsets, selected):
         if len(kept) < 2:

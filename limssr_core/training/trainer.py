@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from limssr_core.model.backbone import Backbone, attention_implementation, load_backbone
+from limssr_core.model.backbone import Backbone, attention_implementation, load_backbone, lora_inputs_uncast
 from limssr_core.model.checkpoint import save_checkpoint
 from limssr_core.config import LimssrConfig
 from limssr_core.data.collate import Sample, collate
@@ -162,6 +162,10 @@ class Trainer:
             self.model.projectors[modality.name].set_feature_statistics(mean, scale)
 
     @property
+    def autocast_bf16(self) -> bool:
+        return self.accelerator.mixed_precision == "bf16"
+
+    @property
     def unwrapped(self) -> LimssrModel:
         return self.accelerator.unwrap_model(self.model)
 
@@ -250,7 +254,8 @@ class Trainer:
                    disable=not (self.progress and self.accelerator.is_local_main_process), unit="step")
         steps = 0
         attention = resolve_train_attention(training.train_attention, self.accelerator.device.type)
-        with attention_implementation(self.unwrapped.backbone, attention):  # validation keeps the body's own
+        body = self.unwrapped.backbone
+        with attention_implementation(body, attention), lora_inputs_uncast(body, self.autocast_bf16):
             for indices in bar:
                 steps += 1
                 parts = self.train_step(indices).float()
@@ -332,7 +337,8 @@ class Trainer:
                 return local
             return np.asarray(accelerator.gather_for_metrics(local.tolist(), use_gather_object=True), dtype=float)
 
-        with accelerator.autocast():  # validate in the precision the model trains in
+        # validate in the precision the model trains in (the body's own attention: faster without gradients)
+        with accelerator.autocast(), lora_inputs_uncast(model.backbone, self.autocast_bf16):
             summary, _ = evaluate_predictor(predict, self.splits.select, self.config.modality_names, self.config,
                                             progress=False)
         return summary, selection_score(summary, self.config.training.select_metric)

@@ -10,19 +10,25 @@ def pair_score(sample, mask) -> float:
     return (sample.target + 0.1 * sum(mask) + 0.01 * int(sample.sample_id[1:])) % 1.0
 
 
-def test_every_subset_goes_to_the_predictor_together_and_comes_back_in_place(tiny_config):
+def test_every_subset_goes_to_the_predictor_together_once_per_distinct_pair_and_comes_back_in_place(tiny_config):
     samples = random_samples(tiny_config, 7, seed=5)
     del samples[0].features["audio"], samples[1].features["video"], samples[1].features["text"]
     names = tiny_config.modality_names
-    calls = []
+    calls, predicted = [], []
 
     def predict(kept, masks):
         calls.append(len(kept))
+        predicted.extend((s.sample_id, m) for s, m in zip(kept, masks))
         return np.array([pair_score(s, m) for s, m in zip(kept, masks)])
 
     summary, rows = evaluate_predictor(predict, samples, names, tiny_config, progress=False, chunk=16)
-    pairs = sum(len(subset_masks(samples, names, subset)[0]) for subset in all_modality_subsets(names))
-    assert sum(calls) == pairs and len(calls) == -(-pairs // 16) and max(calls) == 16  # full batches, mixed subsets
+    every = [(s.sample_id, m) for subset in all_modality_subsets(names)
+             for s, m in zip(*subset_masks(samples, names, subset))]
+    distinct = set(every)
+    # sample 0 (no audio) has the same mask under "video" and "video+audio", sample 1 (audio only) under four subsets
+    assert len(distinct) == len(every) - 3 - 3
+    assert len(predicted) == len(set(predicted)) and set(predicted) == distinct  # each distinct pair once
+    assert len(calls) == -(-len(distinct) // 16) and max(calls) == 16  # full batches, mixed subsets
     one_at_a_time, _ = evaluate_predictor(predict, samples, names, tiny_config, progress=False, chunk=1)
     assert summary == one_at_a_time
     for subset in all_modality_subsets(names):

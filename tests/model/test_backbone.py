@@ -83,3 +83,40 @@ def test_eager_attention_for_training_steps_gives_the_sdpa_loss_and_gradients(ti
         torch.testing.assert_close(grad, sdpa_grads[name], rtol=1e-4, atol=1e-6, msg=name)
     with attention_implementation(model.backbone, None):  # None keeps what the body has
         assert config._attn_implementation == "sdpa"
+
+
+def test_lora_inputs_uncast_under_bf16_autocast_give_the_same_loss(tiny_config, make_backbone):
+    from limssr_core.data.collate import collate
+    from limssr_core.model.backbone import lora_inputs_uncast
+    from limssr_core.model.limssr import LimssrModel
+    from tests.conftest import random_samples
+
+    torch.manual_seed(0)
+    backbone = make_backbone()
+    backbone.body.to(torch.bfloat16)  # as the trainer keeps the frozen body under bf16 (the adapters stay fp32)
+    model = LimssrModel(tiny_config, backbone)
+    lora_a = next(p for n, p in model.named_parameters() if "lora_A" in n)
+    lora_a.data.normal_()  # peft starts B at zero: give the branch an effect
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_(std=0.1)
+    model.eval()
+    samples = random_samples(tiny_config, 4, seed=5)
+    batch = collate(samples, tiny_config.modalities, [(True, True, True), (True, False, True)] * 2)
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda module, args: seen.append(args[0].dtype))
+             for n, m in model.named_modules() if n.endswith("lora_A.default")]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        cast = float(model(batch, compute_loss=True).loss)
+        assert set(seen) == {torch.float32}  # peft casts each LoRA input to its adapter's dtype
+        seen.clear()
+        with lora_inputs_uncast(model.backbone, True):
+            uncast = float(model(batch, compute_loss=True).loss)
+        assert set(seen) == {torch.bfloat16}
+        seen.clear()
+        model(batch, compute_loss=True)
+        assert set(seen) == {torch.float32}  # restored after the block
+    for hook in hooks:
+        hook.remove()
+    assert uncast == cast  # autocast runs the adapter's matmul on the same bf16 numbers either way
+    assert lora_a.dtype == torch.float32

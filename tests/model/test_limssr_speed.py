@@ -45,6 +45,16 @@ def test_the_body_compiles_without_graph_breaks(model, tiny_config):
     assert explanation.graph_count == 1
 
 
+def test_the_body_compiles_without_graph_breaks_in_training_mode_too(model, tiny_config):
+    """LoRA's dropout (model/dropout.py) draws its CPU masks with `random_`, which Dynamo cannot trace: under
+    compilation it is torch's own dropout."""
+    embeds, _, _ = model.build_inputs(collate(random_samples(tiny_config, 2), tiny_config.modalities))
+    model.train()
+    explanation = torch._dynamo.explain(model.backbone)(inputs_embeds=embeds, use_cache=False)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1
+
+
 def test_regional_compilation_compiles_once_per_length_bucket(model, tiny_config):
     from torch._dynamo.utils import counters
 
