@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--backbone", default="smollm2-135m")
     parser.add_argument("--precision", default="auto", help="the training's mixed_precision (auto: what `train` does)")
     parser.add_argument("--length", default=LENGTH)
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats of each step (the median is reported)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds of the three steps (medians reported)")
     parser.add_argument("--out", help="also write the figures (JSON) to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +62,8 @@ def main() -> int:
         dtype = next(w for n, w in trainer.unwrapped.named_parameters() if "lora_A" in n).dtype
         figures = {"machine": f"{platform.processor() or platform.machine()}, {cpu_threads()} torch threads",
                    "cpu_capability": torch.backends.cpu.get_cpu_capability(), "date": time.strftime("%Y-%m-%d"),
-                   "torch": torch.__version__, "backbone": args.backbone, "precision": trainer.accelerator.mixed_precision,
+                   "torch": torch.__version__, "backbone": args.backbone,
+                   "precision": trainer.accelerator.mixed_precision,
                    "lora_dropout": p, "batch_size": 8, "length": args.length,
                    "dropout_input": [8, sequence, width], "dropout_input_dtype": str(dtype).replace("torch.", "")}
         x = torch.randn(8, sequence, width, dtype=dtype)
@@ -70,8 +71,10 @@ def main() -> int:
             module.train()
             figures[f"{name}_kept_fraction"] = round(float((module(x) != 0).float().mean()), 4)
             figures[f"{name}_call_ms"] = round(1000 * median_seconds(lambda: module(x), 50), 3)
+        low = x.to(torch.bfloat16)  # what the dropout sees under `lora_inputs_uncast`
+        figures["fast_call_ms_bf16"] = round(1000 * median_seconds(lambda: module(low), 50), 3)
         step, _ = step_and_forward(trainer, batch)
-        body, bf16 = trainer.unwrapped.backbone, trainer.autocast_bf16
+        body, bf16 = trainer.unwrapped.backbone, trainer.bf16
         attention = resolve_train_attention(trainer.config.training.train_attention, "cpu")
         figures["train_attention_in_effect"] = attention
 
@@ -85,12 +88,17 @@ def main() -> int:
             with lora_inputs_uncast(body, bf16 and uncast):
                 losses[uncast] = loss_without_dropout()
         figures["uncast_loss_abs_difference"] = abs(losses[True] - losses[False])
+        times: dict[str, list[float]] = {name: [] for name in STEPS}
         with attention_implementation(body, attention):  # as the trainer's steps run
-            for name, (fast, uncast) in STEPS.items():
-                figures["lora_dropouts"] = use_fast_dropout(trainer.unwrapped, fast=fast)
-                with lora_inputs_uncast(body, bf16 and uncast):
-                    step()  # warm-up (allocations, kernel selection)
-                    figures[f"{name}_train_step_s"] = round(median_seconds(step, args.repeats), 3)
+            for repeat in range(args.repeats + 1):  # the variants interleaved, so a busy moment hits them alike
+                for name, (fast, uncast) in STEPS.items():
+                    figures["lora_dropouts"] = use_fast_dropout(trainer.unwrapped, fast=fast)
+                    with lora_inputs_uncast(body, bf16 and uncast):
+                        seconds = median_seconds(step, 1)
+                    if repeat:  # the first round warms up (allocations, kernel selection)
+                        times[name].append(seconds)
+        for name, values in times.items():
+            figures[f"{name}_train_step_s"] = round(sorted(values)[len(values) // 2], 3)
     figures["fast_over_torch_call"] = round(figures["fast_call_ms"] / figures["torch_call_ms"], 2)
     before = figures["torch_dropout_cast_train_step_s"]
     for name in list(STEPS)[1:]:

@@ -67,10 +67,11 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     "refit": ({}, {"refit": "on"}),
     # the first run alone (the default before 2026-12-06): the epoch chosen on the carved split, weights of 85 % of N
     "no-refit": ({}, {"refit": "off"}),
-    # the fusion-token regulariser at a tenth of its weight: at N = 60 the published triplet form (about 1.0 at the
-    # start, weight 1) outweighs 10 x the score loss (about 0.15) for the first ~12 epochs, and the score loss barely
-    # moves until the regulariser reaches 0 (the 2026-12-07 runs' metrics.csv)
+    # the fusion-token regulariser at a tenth (a hundredth) of its weight: at N = 60 the published triplet form (about
+    # 1.0 at the start, weight 1) outweighs 10 x the score loss (0.12-0.17) until it is driven to 0 around epochs
+    # 11-14 (the 2026-12-07 runs' metrics.csv)
     "fusion-reg-0.1": ({"fusion_reg_weight": 0.1}, {}),
+    "fusion-reg-0.01": ({"fusion_reg_weight": 0.01}, {}),
     # our cosine-hinge regulariser in place of the published triplet: it does not pull a token index's states of
     # different routines together
     "cosine-hinge": ({"fusion_reg": "cosine-hinge"}, {}),

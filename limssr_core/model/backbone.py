@@ -295,9 +295,9 @@ def lora_inputs_uncast(body: nn.Module, active: bool) -> Iterator[None]:
 
     peft casts each LoRA input to its adapter's dtype (fp32) and autocast casts it straight back to bf16 for the
     adapter's matmul: two copies of a [B, L, D] activation per wrapped projection, forward and backward, for the same
-    numbers (an eval forward gives the identical loss either way, tested). Measured on a CPU training step of the
-    embedded backbone: about 6% of it (bench/results/lora_bench_2026-12-07.md). Outside autocast the cast is
-    needed (fp32 adapters on a bf16 body would not multiply), so it is left on there.
+    numbers (the same loss in eval mode; with dropout, `FastDropout` scales in fp32 and rounds once, as the cast path
+    did; both tested). bench/lora_bench.py measures the step with and without. Outside autocast the cast is needed
+    (fp32 adapters on a bf16 body would not multiply), so it is left on there.
     """
     from peft.helpers import disable_input_dtype_casting
 

@@ -120,7 +120,8 @@ class Trainer:
                                             log_with=self.tracker, project_dir=self.run_dir)
         torch.manual_seed(training.seed)
         backbone = backbone or load_backbone(config.backbone)
-        if self.accelerator.mixed_precision == "bf16":
+        self.bf16 = self.accelerator.mixed_precision == "bf16"  # autocast's dtype in training steps and validation
+        if self.bf16:
             # The frozen body is stored in bf16 (its identity was taken in fp32 at load): autocast would round every
             # weight to bf16 for every matmul anyway, so this only drops the per-step casts and halves the memory
             # the body streams through. LoRA weights, new rows and heads stay fp32 (peft keeps adapters in fp32).
@@ -160,10 +161,6 @@ class Trainer:
             arrays = [s.features[modality.name] for s in self.splits.train if self.policy.observed(s)[j]]
             mean, scale = segment_statistics(arrays, modality.dim)
             self.model.projectors[modality.name].set_feature_statistics(mean, scale)
-
-    @property
-    def autocast_bf16(self) -> bool:
-        return self.accelerator.mixed_precision == "bf16"
 
     @property
     def unwrapped(self) -> LimssrModel:
@@ -255,7 +252,7 @@ class Trainer:
         steps = 0
         attention = resolve_train_attention(training.train_attention, self.accelerator.device.type)
         body = self.unwrapped.backbone
-        with attention_implementation(body, attention), lora_inputs_uncast(body, self.autocast_bf16):
+        with attention_implementation(body, attention), lora_inputs_uncast(body, self.bf16):
             for indices in bar:
                 steps += 1
                 parts = self.train_step(indices).float()
@@ -338,7 +335,7 @@ class Trainer:
             return np.asarray(accelerator.gather_for_metrics(local.tolist(), use_gather_object=True), dtype=float)
 
         # validate in the precision the model trains in (the body's own attention: faster without gradients)
-        with accelerator.autocast(), lora_inputs_uncast(model.backbone, self.autocast_bf16):
+        with accelerator.autocast(), lora_inputs_uncast(model.backbone, self.bf16):
             summary, _ = evaluate_predictor(predict, self.splits.select, self.config.modality_names, self.config,
                                             progress=False)
         return summary, selection_score(summary, self.config.training.select_metric)

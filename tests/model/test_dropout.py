@@ -24,6 +24,24 @@ def test_keep_mask_keeps_one_minus_p_independently_and_scales_to_the_mean(p):
     assert torch.equal(keep_mask((400, 500), p)[0], keep)  # the torch seed decides the mask
 
 
+def test_a_rate_below_the_16_bit_resolution_keeps_everything():
+    keep, scale = keep_mask((1000,), 1e-6)
+    assert bool(keep.all()) and scale == 1.0
+
+
+def test_a_bf16_input_gets_the_fp32_path_rounded_to_bf16():
+    """Under `lora_inputs_uncast` LoRA dropout sees bf16 inputs where it used to see peft's fp32 copy: the numbers the
+    adapter's bf16 matmul receives must not change (the scale is applied in fp32, the product rounded once)."""
+    x = torch.randn(64, 300).to(torch.bfloat16)
+    dropout = FastDropout(0.1).train()
+    torch.manual_seed(3)
+    low = dropout(x)
+    torch.manual_seed(3)
+    high = dropout(x.float())
+    assert low.dtype == torch.bfloat16
+    assert torch.equal(low, high.to(torch.bfloat16))
+
+
 def test_fast_dropout_is_unbiased_with_mask_gradients_and_off_in_eval():
     torch.manual_seed(1)
     dropout = FastDropout(0.25).train()
@@ -40,7 +58,11 @@ def test_fast_dropout_is_unbiased_with_mask_gradients_and_off_in_eval():
     z = torch.randn(5, 7)
     assert torch.equal(dropout(z), z)
     assert torch.equal(FastDropout(0.0).train()(z), z)
-    assert torch.equal(FastDropout(1.0).train()(z), torch.zeros_like(z))
+    z.requires_grad_(True)
+    zeros = FastDropout(1.0).train()(z)
+    assert torch.equal(zeros, torch.zeros_like(z))
+    zeros.sum().backward()
+    assert torch.equal(z.grad, torch.zeros_like(z))  # zero gradients, as torch's dropout at p = 1
 
 
 def test_lora_dropouts_are_swapped_both_ways_keeping_rate_and_mode(make_backbone):
