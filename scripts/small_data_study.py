@@ -72,6 +72,8 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     # 11-14 (the 2026-12-07 runs' metrics.csv)
     "fusion-reg-0.1": ({"fusion_reg_weight": 0.1}, {}),
     "fusion-reg-0.01": ({"fusion_reg_weight": 0.01}, {}),
+    # run-to-run noise of the above: weight 0.1 with another seed (masks, split and baseline change with it)
+    "fusion-reg-0.1-seed-1": ({"fusion_reg_weight": 0.1}, {"seed": 1}),
     # our cosine-hinge regulariser in place of the published triplet: it does not pull a token index's states of
     # different routines together
     "cosine-hinge": ({"fusion_reg": "cosine-hinge"}, {}),
