@@ -25,13 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import LENGTH, first_batch, median_seconds, step_and_forward, write_features  # noqa: E402
+from training_step import (LENGTH, first_batch, make_trainer, median_seconds, step_and_forward,  # noqa: E402
+                           write_features)
 
-from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.model.backbone import attention_implementation, load_backbone, transformers_body  # noqa: E402
+from limssr_core.model.backbone import attention_implementation, transformers_body  # noqa: E402
 from limssr_core.runtime import cpu_threads  # noqa: E402
-from limssr_core.training.run import build_config  # noqa: E402
-from limssr_core.training.trainer import Trainer  # noqa: E402
 
 IMPLEMENTATIONS = ("sdpa", "eager")
 
@@ -46,14 +44,9 @@ def main() -> int:
     parser.add_argument("--out", help="also write the figures (JSON) to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = load_dataset(write_features(Path(tmp) / "data"), progress=False)
-        model_settings = {"backbone": args.backbone}
-        if args.lora_dropout is not None:
-            model_settings["lora_dropout"] = args.lora_dropout
-        config = build_config(dataset, length=args.length, model=model_settings,
-                              training={"mixed_precision": args.precision})
-        trainer = Trainer(config, dataset, Path(tmp) / "run", backbone=load_backbone(args.backbone), progress=False,
-                          device="cpu")
+        model_settings = {} if args.lora_dropout is None else {"lora_dropout": args.lora_dropout}
+        trainer = make_trainer(write_features(Path(tmp) / "data"), Path(tmp) / "run", args.precision, args.backbone,
+                               length=args.length, model=model_settings)
         model, accelerator, batch = trainer.model, trainer.accelerator, first_batch(trainer, 8)
         figures = {"machine": f"{platform.processor() or platform.machine()}, {cpu_threads()} torch threads",
                    "cpu_capability": torch.backends.cpu.get_cpu_capability(), "date": time.strftime("%Y-%m-%d"),

@@ -27,14 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures_io import report_figures  # noqa: E402
-from training_step import LENGTH, first_batch, median_seconds, step_and_forward, write_features  # noqa: E402
+from training_step import (LENGTH, first_batch, make_trainer, median_seconds, step_and_forward,  # noqa: E402
+                           write_features)
 
-from limssr_core.data.dataset import load_dataset  # noqa: E402
-from limssr_core.model.backbone import attention_implementation, load_backbone, lora_inputs_uncast  # noqa: E402
+from limssr_core.model.backbone import attention_implementation, lora_inputs_uncast  # noqa: E402
 from limssr_core.model.dropout import FastDropout, use_fast_dropout  # noqa: E402
 from limssr_core.runtime import cpu_threads, resolve_train_attention  # noqa: E402
-from limssr_core.training.run import build_config  # noqa: E402
-from limssr_core.training.trainer import Trainer  # noqa: E402
 
 STEPS = {"torch_dropout_cast": (False, False), "fast_dropout_cast": (True, False),  # name -> (fast dropout, uncast)
          "fast_dropout_uncast": (True, True)}
@@ -49,11 +47,8 @@ def main() -> int:
     parser.add_argument("--out", help="also write the figures (JSON) to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = load_dataset(write_features(Path(tmp) / "data"), progress=False)
-        config = build_config(dataset, length=args.length, model={"backbone": args.backbone},
-                              training={"mixed_precision": args.precision})
-        trainer = Trainer(config, dataset, Path(tmp) / "run", backbone=load_backbone(args.backbone), progress=False,
-                          device="cpu")
+        trainer = make_trainer(write_features(Path(tmp) / "data"), Path(tmp) / "run", args.precision, args.backbone,
+                               length=args.length)
         batch = first_batch(trainer, 8)
         p = trainer.config.lora_dropout
         embeds, _, _ = trainer.unwrapped.build_inputs(batch)  # [B, L, D]: what each LoRA layer's input is shaped as

@@ -41,9 +41,11 @@ def write_coach_dataset(folder: Path, samples: int) -> Path:
     return folder
 
 
-def make_trainer(data: Path, run: Path, precision: str, backbone: str, epochs: int = 30) -> Trainer:
+def make_trainer(data: Path, run: Path, precision: str, backbone: str, epochs: int = 30, length: str = LENGTH,
+                 model: dict | None = None) -> Trainer:
+    """A CPU Trainer of `backbone` on the dataset at `data`; `model`: further model settings (e.g. lora_dropout)."""
     dataset = load_dataset(data, progress=False)
-    config = build_config(dataset, length=LENGTH, model={"backbone": backbone},
+    config = build_config(dataset, length=length, model={"backbone": backbone, **(model or {})},
                           training={"mixed_precision": precision, "epochs": epochs})
     return Trainer(config, dataset, run, backbone=load_backbone(backbone), progress=False, device="cpu")
 

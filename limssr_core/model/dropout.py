@@ -13,6 +13,8 @@ kernels) this is plain `nn.Dropout`.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -22,9 +24,7 @@ UNIFORMS = 1 << 16  # each 16-bit slice of a random word is one uniform draw fro
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.device | str = "cpu"
               ) -> tuple[torch.Tensor, float]:
     """(keep mask [shape] of bools, each True with probability ~ 1 - p and independent; the scale 1 / keep rate)."""
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     kept_values = round((1.0 - p) * UNIFORMS)
     if kept_values >= UNIFORMS:  # p below 1 / 131072: keep everything (the int16 threshold would wrap to 0)
         return torch.ones(shape, dtype=torch.bool, device=device), 1.0
