@@ -136,7 +136,7 @@ class Trainer:
         self.processes = self.accelerator.num_processes
         self.steps_per_epoch = math.ceil(len(self.splits.train) / (training.batch_size * self.processes))
         total = self.steps_per_epoch * training.epochs
-        warmup = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
+        warmup = self.warmup_steps = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
         self.trainable = self.model.trainable_parameters()  # clipping visits these only, not the frozen body
         self.optimizer = torch.optim.AdamW(self.trainable, lr=training.lr, weight_decay=training.weight_decay,
                                            fused=device.startswith("cuda"))  # one kernel per step on a GPU
@@ -340,10 +340,19 @@ class Trainer:
                                             progress=False)
         return summary, selection_score(summary, self.config.training.select_metric)
 
+    def after_warmup(self, epoch: int) -> bool:
+        """Whether epoch `epoch` (0-based) takes steps after the learning-rate warm-up, and so may be chosen."""
+        return (epoch + 1) * self.steps_per_epoch > self.warmup_steps
+
     def validate_epoch(self) -> tuple[dict, float, bool]:
-        """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far."""
+        """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far. An epoch
+        that ends inside the warm-up is kept only until the first one after it (so a checkpoint always exists), never
+        chosen over it: on a handful of validation samples a barely trained model can score best by chance (an
+        N = 60 run chose epoch 1 of 30 on 9 routines; docs/method.md, "Selection")."""
         summary, selection = self.validate()
-        improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
+        eligible, best_eligible = self.after_warmup(self.epoch), self.after_warmup(self.best_epoch)
+        improved = self.best_epoch < 0 or (eligible and not best_eligible) or \
+            bool(eligible and np.isfinite(selection) and selection > self.best_selection)
         if improved:
             self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
             self.save_checkpoint(summary)

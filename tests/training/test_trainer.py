@@ -263,3 +263,20 @@ def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
         "epoch 3: loss 0.5000  val rho full constant avg-incomplete 0.100",
         "epoch 3: loss 0.5000  val rho full 0.700 avg-incomplete 0.100  (best, saved)",
         "epoch 3: loss 0.5000"]
+
+
+def test_selection_never_chooses_an_epoch_inside_the_warmup(synth_dataset, tmp_path, make_backbone, monkeypatch):
+    """A warm-up epoch that validates best is kept only until the first epoch after the warm-up, then never again."""
+    trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=8, warmup_epochs=2)
+    assert trainer.warmup_steps == 2 * trainer.steps_per_epoch  # two of eight epochs: within a quarter of the steps
+    figures = iter([0.9, 0.8, 0.1, 0.3, 0.2, 0.25, 0.0, 0.05])  # by chance, the warm-up (epochs 1-2) validates best
+    saved = []
+    monkeypatch.setattr(trainer, "train_epoch", lambda: {"loss": 0.0, "score": 0.0, "consistency": 0.0,
+                                                         "fusion_reg": 0.0, "steps": trainer.steps_per_epoch})
+    monkeypatch.setattr(trainer, "validate", lambda: ({}, next(figures)))
+    monkeypatch.setattr(trainer, "log", lambda row, summary: None)
+    monkeypatch.setattr(trainer, "save_checkpoint", lambda summary: saved.append(trainer.epoch + 1))
+    result = trainer.fit()
+    assert result.best_epoch == 4 and result.best_selection == 0.3
+    assert saved == [1, 3, 4]  # the first warm-up epoch (a checkpoint exists from the start), then the eligible bests
+    assert [row["best"] for row in result.history] == [1, 0, 1, 1, 0, 0, 0, 0]
