@@ -74,6 +74,7 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     "fusion-reg-0.01": ({"fusion_reg_weight": 0.01}, {}),
     # run-to-run noise of the above: weight 0.1 with another seed (masks, split and baseline change with it)
     "fusion-reg-0.1-seed-1": ({"fusion_reg_weight": 0.1}, {"seed": 1}),
+    "default-seed-1": ({}, {"seed": 1}),  # the default's draw under the same seed, beside the line above
     # our cosine-hinge regulariser in place of the published triplet: it does not pull a token index's states of
     # different routines together
     "cosine-hinge": ({"fusion_reg": "cosine-hinge"}, {}),
