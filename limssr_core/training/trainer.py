@@ -289,7 +289,7 @@ class Trainer:
         while self.epoch < last:
             started = time.time()
             losses = self.train_epoch()
-            if self.keep == "best-epoch":
+            if self.keep == "best-epoch" and self.after_warmup(self.epoch):
                 summary, selection, improved = self.validate_epoch()
             else:
                 summary, selection, improved = None, math.nan, False
@@ -341,18 +341,16 @@ class Trainer:
         return summary, selection_score(summary, self.config.training.select_metric)
 
     def after_warmup(self, epoch: int) -> bool:
-        """Whether epoch `epoch` (0-based) takes steps after the learning-rate warm-up, and so may be chosen."""
+        """Whether epoch `epoch` (0-based) takes steps after the learning-rate warm-up. Only those are validated and
+        may be chosen: on a handful of validation samples a barely trained model can score best by chance (an N = 60
+        run chose epoch 1 of 30 on 9 routines; docs/method.md, "Selection"), and skipping the warm-up's validation
+        saves up to a quarter of it."""
         return (epoch + 1) * self.steps_per_epoch > self.warmup_steps
 
     def validate_epoch(self) -> tuple[dict, float, bool]:
-        """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far. An epoch
-        that ends inside the warm-up is kept only until the first one after it (so a checkpoint always exists), never
-        chosen over it: on a handful of validation samples a barely trained model can score best by chance (an
-        N = 60 run chose epoch 1 of 30 on 9 routines; docs/method.md, "Selection")."""
+        """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far."""
         summary, selection = self.validate()
-        eligible, best_eligible = self.after_warmup(self.epoch), self.after_warmup(self.best_epoch)
-        improved = self.best_epoch < 0 or (eligible and not best_eligible) or \
-            bool(eligible and np.isfinite(selection) and selection > self.best_selection)
+        improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
         if improved:
             self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
             self.save_checkpoint(summary)
@@ -408,7 +406,7 @@ class Trainer:
         if self.tracker is not None:
             self.accelerator.log({k: v for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                                  step=row["epoch"])
-        if summary is None:  # keep_weights=average validates once, at the end
+        if summary is None:  # keep_weights=average validates once, at the end; best-epoch after the warm-up
             log.info("epoch %d: loss %.4f", row["epoch"], row["train_loss"])
             return
         log.info("epoch %d: loss %.4f  val rho full %s avg-incomplete %.3f%s", row["epoch"], row["train_loss"],

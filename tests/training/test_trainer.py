@@ -1,4 +1,5 @@
 import csv
+import math
 import time
 
 import pytest
@@ -245,7 +246,6 @@ def test_compiled_training_pads_to_cpu_buckets_and_trains(synth_dataset, tmp_pat
 
 def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
     import logging
-    import math
     from types import SimpleNamespace
 
     from limssr_core.training.trainer import Trainer
@@ -265,18 +265,20 @@ def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
         "epoch 3: loss 0.5000"]
 
 
-def test_selection_never_chooses_an_epoch_inside_the_warmup(synth_dataset, tmp_path, make_backbone, monkeypatch):
-    """A warm-up epoch that validates best is kept only until the first epoch after the warm-up, then never again."""
+def test_selection_validates_and_chooses_only_epochs_after_the_warmup(synth_dataset, tmp_path, make_backbone,
+                                                                     monkeypatch):
+    """Warm-up epochs are neither validated nor chosen, however a handful of validation samples would score them."""
     trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=8, warmup_epochs=2)
     assert trainer.warmup_steps == 2 * trainer.steps_per_epoch  # two of eight epochs: within a quarter of the steps
-    figures = iter([0.9, 0.8, 0.1, 0.3, 0.2, 0.25, 0.0, 0.05])  # by chance, the warm-up (epochs 1-2) validates best
+    figures = iter([0.1, 0.3, 0.2, 0.25, 0.0, 0.05])  # epochs 3-8
     saved = []
     monkeypatch.setattr(trainer, "train_epoch", lambda: {"loss": 0.0, "score": 0.0, "consistency": 0.0,
                                                          "fusion_reg": 0.0, "steps": trainer.steps_per_epoch})
-    monkeypatch.setattr(trainer, "validate", lambda: ({}, next(figures)))
-    monkeypatch.setattr(trainer, "log", lambda row, summary: None)
+    monkeypatch.setattr(trainer, "validate", lambda: ({"full": {"spearman": 0.0},
+                                                       "average_incomplete": {"spearman": 0.0}}, next(figures)))
     monkeypatch.setattr(trainer, "save_checkpoint", lambda summary: saved.append(trainer.epoch + 1))
     result = trainer.fit()
     assert result.best_epoch == 4 and result.best_selection == 0.3
-    assert saved == [1, 3, 4]  # the first warm-up epoch (a checkpoint exists from the start), then the eligible bests
-    assert [row["best"] for row in result.history] == [1, 0, 1, 1, 0, 0, 0, 0]
+    assert saved == [3, 4]
+    assert [row["best"] for row in result.history] == [0, 0, 1, 1, 0, 0, 0, 0]
+    assert [math.isnan(row["selection"]) for row in result.history] == [True, True] + [False] * 6
