@@ -8,8 +8,7 @@ causal, so no real position ever attends to a padded one; the body therefore get
 plain causal path: no mask tensor to build, no check that reads it back from the GPU, and SDPA's flash kernel). Only
 real positions are read out, so padded and unpadded inputs give the same outputs (tests/model/test_limssr_speed.py).
 `sequence_multiple` pads every batch's length up to a multiple (set by `compile_backbone`), so a compiled body sees a
-few static shapes instead of one per mask pattern and crop length. On a CPU, eager, the prompt every sample of a
-batch shares runs once (`run_body`).
+few static shapes instead of one per mask pattern and crop length.
 
 Host to device: every index tensor is built on the CPU and sent with `host_to_device` (pinned memory, asynchronous on
 CUDA), so queuing a step never waits for the GPU.
@@ -43,12 +42,8 @@ from limssr_core.model.prompt import (
     build_paper_prompt,
     build_prompt,
     prompt_token_ids,
-    shared_prefix_length,
     split_by_mask,
 )
-
-
-MIN_SHARED_PREFIX = 8  # shorter shared prompts run in the one call: a second call's overhead outweighs them
 
 
 def check_causal(body: nn.Module) -> None:
@@ -136,7 +131,6 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         self._layout_cache: dict[tuple, tuple[SequenceLayout, Tensor]] = {}
         self._cache_lock = threading.Lock()
         self.sequence_multiple = 1  # batches are right-padded to a multiple of this length (compile_backbone sets it)
-        self.compiled = False  # compile_backbone ran: one body call per batch (run_body)
 
     # ----------------------------------------------------------------------------------------------------------
     # sequence construction
@@ -227,30 +221,9 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
     # ----------------------------------------------------------------------------------------------------------
     # forward
 
-    def run_body(self, embeds: Tensor, layouts: list[SequenceLayout]) -> Tensor:
-        """The body's last hidden states [B, L, D] for inputs_embeds [B, L, D].
-
-        On a CPU the leading positions every sample shares (the prompt before the first block, `shared_prefix_length`)
-        run once, at batch 1, and the batch continues from their key/value cache, repeated per sample: the same
-        states to float rounding (gradients sum over the samples as they would over copies), with a tenth or more of
-        each step's arithmetic gone (docs/speed.md). Elsewhere, and under torch.compile, one call: on a GPU a second
-        call costs kernel launches, not arithmetic, and compiled bodies want few static shapes.
-        """
-        shared = 0
-        if embeds.shape[0] > 1 and embeds.device.type == "cpu" and not self.compiled:
-            shared = shared_prefix_length(layouts)
-        if shared < MIN_SHARED_PREFIX:
-            return self.backbone(inputs_embeds=embeds, use_cache=False).last_hidden_state
-        prefix = self.backbone(inputs_embeds=embeds[:1, :shared], use_cache=True)  # [1, P, D]
-        cache = getattr(prefix, "cache", None) or prefix.past_key_values  # its name before transformers 5.24
-        cache.batch_repeat_interleave(embeds.shape[0])
-        rest = self.backbone(inputs_embeds=embeds[:, shared:], use_cache=True,
-                             **{self.cache_argument(): cache}).last_hidden_state  # [B, L - P, D]
-        return torch.cat([prefix.last_hidden_state.expand(embeds.shape[0], -1, -1), rest], dim=1)  # [B, L, D]
-
     def forward(self, batch: LimssrBatch, compute_loss: bool | None = None) -> LimssrOutput:
         embeds, _, layouts = self.build_inputs(batch)  # right-padded: causal attention alone keeps padding out
-        hidden = self.run_body(embeds, layouts)  # [B, L, D]
+        hidden = self.backbone(inputs_embeds=embeds, use_cache=False).last_hidden_state  # [B, L, D]
         out = self.read_out(hidden.float(), layouts, batch)  # hidden: [B, L, D]
         if compute_loss is None:
             compute_loss = batch.target is not None
@@ -362,7 +335,7 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         if sequence_multiple is None:
             on_gpu = next(self.parameters()).device.type == "cuda"
             sequence_multiple = 64 if on_gpu else 16
-        self.sequence_multiple, self.compiled = sequence_multiple, True
+        self.sequence_multiple = sequence_multiple
         blocks = repeated_blocks(self.backbone) if regional else []
         for block in blocks:
             block.compile(mode=mode, dynamic=dynamic, backend=backend)

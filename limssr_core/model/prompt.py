@@ -154,17 +154,6 @@ def build_layout(
     return SequenceLayout(tuple(ids), blocks, fusion_positions, tuple(observed), tuple(missing))
 
 
-def shared_prefix_length(layouts: list[SequenceLayout]) -> int:
-    """How many leading positions every layout fills with the same token (never a feature slot, and never a whole
-    sequence): the prompt before the first block. A causal body's states there are the same in every sample."""
-    shortest = min(len(layout) for layout in layouts)
-    first = layouts[0].token_ids
-    for n in range(shortest - 1):
-        if first[n] == FEATURE_SLOT or any(layout.token_ids[n] != first[n] for layout in layouts[1:]):
-            return n
-    return shortest - 1
-
-
 def render_layout(layout: SequenceLayout, vocab: SpecialVocab, decode) -> str:
     """A human-readable view of a layout (for docs and debugging); `decode` turns text token ids into a string."""
     text_ids, out = [], []

@@ -118,35 +118,3 @@ def test_occluded_copies_of_a_padded_sequence_match_the_full_pass(model, tiny_co
 def test_host_to_device_on_cpu_is_the_tensor_itself():
     tensor = torch.arange(6)
     assert host_to_device(tensor, "cpu") is tensor
-
-
-def test_the_shared_prompt_runs_once_with_the_same_outputs_and_gradients(model, tiny_config, monkeypatch):
-    """On a CPU the prompt every sample shares runs at batch 1 and the batch continues from its cache: the same
-    outputs and gradients (fp32) as one call over the whole batch."""
-    from limssr_core.model import limssr as limssr_module
-    from limssr_core.model.prompt import shared_prefix_length
-
-    batch = collate(random_samples(tiny_config, 4, seed=5), tiny_config.modalities, MASKS)
-    _, _, layouts = model.build_inputs(batch)
-    assert shared_prefix_length(layouts) >= limssr_module.MIN_SHARED_PREFIX  # the shared path really runs
-    calls = []
-    model.backbone.register_forward_hook(lambda module, args, kwargs, out: calls.append(
-        kwargs["inputs_embeds"].shape[:2]), with_kwargs=True)
-
-    def outputs_and_gradients():
-        model.zero_grad(set_to_none=True)
-        out = model(batch, compute_loss=True)
-        out.loss.backward()
-        gradients = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-        return out, gradients
-
-    shared, shared_gradients = outputs_and_gradients()
-    assert len(calls) == 2 and calls[0][0] == 1 and calls[1][0] == 4  # the prompt at batch 1, then the batch
-    monkeypatch.setattr(limssr_module, "MIN_SHARED_PREFIX", 10 ** 6)  # one call
-    whole, whole_gradients = outputs_and_gradients()
-    assert len(calls) == 3
-    for field in ("y", "y_main", "y_aux", "fusion_states", "loss"):
-        torch.testing.assert_close(getattr(shared, field), getattr(whole, field), atol=1e-5, rtol=1e-5)
-    assert shared_gradients.keys() == whole_gradients.keys() and any("lora_" in name for name in whole_gradients)
-    for name, gradient in whole_gradients.items():
-        torch.testing.assert_close(shared_gradients[name], gradient, atol=1e-5, rtol=1e-4, msg=name)

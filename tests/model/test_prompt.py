@@ -2,15 +2,7 @@ import pytest
 
 from limssr_core.config import DEFAULT_PROMPT_TEMPLATE
 from limssr_core.evaluation.metrics import all_modality_subsets
-from limssr_core.model.prompt import (
-    FEATURE_SLOT,
-    SequenceLayout,
-    SpecialVocab,
-    build_layout,
-    build_prompt,
-    shared_prefix_length,
-    split_by_mask,
-)
+from limssr_core.model.prompt import FEATURE_SLOT, SpecialVocab, build_layout, build_prompt, split_by_mask
 
 NAMES = ["video", "flow", "audio"]
 
@@ -98,17 +90,3 @@ def test_bos_leads_the_prompt_where_the_tokenizer_adds_one():
 
     assert prompt_token_ids(_tiny_tokenizer(add_bos=True), "judge this") == [0, 3, 4]
     assert prompt_token_ids(_tiny_tokenizer(add_bos=False), "judge this") == [3, 4]
-
-
-def test_shared_prefix_stops_where_prompts_differ_at_a_feature_slot_and_before_the_end():
-    vocab = SpecialVocab(("video", "audio"), 2, 100)
-    lengths = {"video": 3, "audio": 2}
-    full = build_layout([5, 6, 7, 8], vocab, (True, True), lengths)
-    other = build_layout([5, 6, 9], vocab, (True, False), lengths)
-    assert shared_prefix_length([full, other]) == 2  # the prompts part at their third token
-    assert shared_prefix_length([full, full]) == 5  # four prompt tokens, <video_start>, then a feature slot
-    audio_only = build_layout([5, 6, 7, 8], vocab, (False, True), lengths)
-    assert shared_prefix_length([audio_only, audio_only]) == 5  # observed blocks first: audio's features at 5
-    assert shared_prefix_length([full]) == 5
-    same = SequenceLayout((1, 2, 3), {}, (2,), (), ())
-    assert shared_prefix_length([same, same]) == 2  # the last position always runs with the batch
