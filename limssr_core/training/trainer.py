@@ -350,7 +350,9 @@ class Trainer:
     def validate_epoch(self) -> tuple[dict, float, bool]:
         """keep_weights=best-epoch: validate this epoch's weights, save them if they are the best so far."""
         summary, selection = self.validate()
-        improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0
+        # a warm-up epoch as the best so far: a run resumed from a state of a version that validated the warm-up
+        improved = bool(np.isfinite(selection) and selection > self.best_selection) or self.best_epoch < 0 \
+            or not self.after_warmup(self.best_epoch)
         if improved:
             self.best_selection, self.best_epoch, self.best_summary = selection, self.epoch, summary
             self.save_checkpoint(summary)

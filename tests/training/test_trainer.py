@@ -265,10 +265,14 @@ def test_the_epoch_log_says_constant_for_a_collapsed_full_set(caplog):
         "epoch 3: loss 0.5000"]
 
 
+@pytest.mark.parametrize("resumed_best", [None, (0, 0.9)])
 def test_selection_validates_and_chooses_only_epochs_after_the_warmup(synth_dataset, tmp_path, make_backbone,
-                                                                     monkeypatch):
-    """Warm-up epochs are neither validated nor chosen, however a handful of validation samples would score them."""
+                                                                     monkeypatch, resumed_best):
+    """Warm-up epochs are neither validated nor chosen, however a handful of validation samples would score them;
+    nor is a warm-up epoch that a state saved by an earlier version holds as its best (resumed_best)."""
     trainer = make_trainer(synth_dataset, tmp_path / "run", make_backbone(), epochs=8, warmup_epochs=2)
+    if resumed_best is not None:
+        trainer.best_epoch, trainer.best_selection = resumed_best
     assert trainer.warmup_steps == 2 * trainer.steps_per_epoch  # two of eight epochs: within a quarter of the steps
     figures = iter([0.1, 0.3, 0.2, 0.25, 0.0, 0.05])  # epochs 3-8
     saved = []
