@@ -35,6 +35,7 @@ from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, 
 from limssr_core.training.launch import EpochOrder, check_tracker, make_accelerator
 from limssr_core.training.missingness import MaskPolicy, MissingnessMode
 from limssr_core.training.model_card import render_model_card
+from limssr_core.training.schedule import lr_lambda, warmup_steps
 from limssr_core.training.splits import Splits, make_splits
 
 log = logging.getLogger(__name__)
@@ -69,16 +70,6 @@ class RefitPlan:
     epochs: int  # the chosen epoch, 1-based: the refit stops after it
     summary: dict  # the first run's validation table at that epoch (the card shows it: nothing is left to validate on)
     selection: float  # its selection figure
-
-
-def lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float):
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
 
 
 def resumable_state(model: LimssrModel) -> dict:
@@ -136,12 +127,12 @@ class Trainer:
         self.processes = self.accelerator.num_processes
         self.steps_per_epoch = math.ceil(len(self.splits.train) / (training.batch_size * self.processes))
         total = self.steps_per_epoch * training.epochs
-        warmup = self.warmup_steps = min(training.warmup_epochs * self.steps_per_epoch, total // 4)
+        self.warmup_steps = warmup_steps(training.warmup_epochs, self.steps_per_epoch, total)
         self.trainable = self.model.trainable_parameters()  # clipping visits these only, not the frozen body
         self.optimizer = torch.optim.AdamW(self.trainable, lr=training.lr, weight_decay=training.weight_decay,
                                            fused=device.startswith("cuda"))  # one kernel per step on a GPU
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_lambda(total, max(1, warmup), training.min_lr_ratio))
+            self.optimizer, lr_lambda(total, self.warmup_steps, training.min_lr_ratio))
         self.model, self.optimizer, self.scheduler, self.loader = self.accelerator.prepare(
             self.model, self.optimizer, self.scheduler, loader)
         if training.compile:  # on its device: regional, batches padded to length buckets (model/limssr.py)
