@@ -74,7 +74,7 @@ class TrainingConfig:
     min_crop_cover: float = 1.0  # crop augmentation: each training crop spans a random fraction in [this, 1] of a full crop (1: full crops, the paper's)
     select_on: str = "val"  # model-selection split: val | test (test = reproduction of the published code only)
     select_metric: str = "average"  # selection figure: average (Fisher-z over every subset) | full
-    keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
+    keep_weights: str = "best-epoch"  # weights kept: best-epoch (validated every epoch after the warm-up) | average (mean of the second half's epoch-end weights, validated once) | auto (average below 40 validation samples)
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
     refit: str = "auto"  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py): auto (when the validation split is carved out of the training rows, one model kept by best epoch) | on | off
     refit_keep: str = "both"  # what a refitted run scores with: both (the mean of the refitted model and the first run in selection/) | refit (the refitted model alone: half the scoring time)
