@@ -55,6 +55,7 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     # crop augmentation: the demo routines (16-31 segments) fit one T = 32 block, so full crops show every epoch the
     # same sequences; each training crop here spans a random 60-100 % of the routine (test: the whole routine)
     "crop-60": ({}, {"min_crop_cover": 0.6}),
+    "crop-60-seed-1": ({}, {"min_crop_cover": 0.6, "seed": 1}),  # beside default-seed-1
     # a K-fold ensemble in one checkpoint (training/folds.py): 3 members, each selected on its own held-out fold
     "folds-3": ({}, {"folds": 3}),
     # the same with `--keep-weights auto`: 20 samples per held-out fold are below its 40, so each member keeps the
