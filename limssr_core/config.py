@@ -78,6 +78,7 @@ class TrainingConfig:
     val_fraction: float = 0.15  # carved from train when the labels have no split=val
     refit: str = "auto"  # after the best epoch E is chosen on val, train again on train + val for E epochs and keep that (training/refit.py): auto (when the validation split is carved out of the training rows, one model kept by best epoch) | on | off
     refit_keep: str = "both"  # what a refitted run scores with: both (the mean of the refitted model and the first run in selection/) | refit (the refitted model alone: half the scoring time)
+    refits: int = 1  # refitted models a refit trains (each from its own initial weights, batch order and draws; the masks and the carved validation split stay --seed's); all of them score, in refits/refit-2.. beside the first
     folds: int = 1  # K > 1: a K-fold ensemble in one checkpoint (each member holds one fold out for its selection; predictions are the members' mean)
     mixed_precision: str = "auto"  # autocast: auto (bf16 on GPU, AMX / AVX512-BF16 CPUs; else fp32) | no | bf16 | fp16
     train_attention: str = "auto"  # the body's attention in training steps: auto (eager on a CPU, whose backward is faster at these lengths; sdpa on a GPU) | sdpa | eager; validation and scoring use sdpa
@@ -99,6 +100,10 @@ class TrainingConfig:
                               f"got {self.train_attention!r}")
         if self.refit_keep not in REFIT_KEEP_CHOICES:
             raise LimssrError(f"--refit-keep must be one of {', '.join(REFIT_KEEP_CHOICES)}, got {self.refit_keep!r}")
+        if self.refits < 1:
+            raise LimssrError(f"--refits must be 1 or more, got {self.refits}")
+        if self.refits > 1 and self.refit == "off":
+            raise LimssrError(f"--refits {self.refits} trains several refitted models: it needs --refit auto or on")
         if self.refit == "on" and not self.refit_compatible:
             raise LimssrError("--refit on trains again for the epoch chosen on the validation split: it needs "
                               "--select-on val, --keep-weights best-epoch and --folds 1")

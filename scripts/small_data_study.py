@@ -76,6 +76,10 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     # run-to-run noise of the above: weight 0.1 with another seed (masks, split and baseline change with it)
     "fusion-reg-0.1-seed-1": ({"fusion_reg_weight": 0.1}, {"seed": 1}),
     "default-seed-1": ({}, {"seed": 1}),  # the default's draw under the same seed, beside the line above
+    # more refitted models (training.refits): two more beside the default's pair, other initial weights and batch
+    # order on the same samples and masks; the study scores every member once and each mean of them (run_members)
+    "refits-3-seed-1": ({}, {"seed": 1, "refits": 3}),
+    "refits-3": ({}, {"refits": 3}),
     # our cosine-hinge regulariser in place of the published triplet: it does not pull a token index's states of
     # different routines together
     "cosine-hinge": ({"fusion_reg": "cosine-hinge"}, {}),
@@ -191,6 +195,8 @@ def run_one(view: Path, run: Path, recipe: str, precision: str) -> dict:
                           | training_settings)
     if recipe == "identity-body":
         return run_identity(config, dataset, run)
+    if config.training.refits > 1:
+        return run_members(config, dataset, run)
     result = train(config, dataset, run, device="cpu", resume=run.exists(), progress=False)
     seconds = sum(row["seconds"] for row in result.history)
     return {"model": result.test_summary, "baseline": result.baseline_summaries.get("test"),
@@ -222,6 +228,46 @@ def run_identity(config, dataset, run: Path) -> dict:
         row["members"] = {name: evaluate_model(member, test, progress=False)[0]
                           for name, member in zip(("refitted", "first run"), model.members)}
     return row
+
+
+MEMBER_NAMES = ("refit 1", "first run", "refit 2", "refit 3", "refit 4")  # a refitted run's members, in load order
+
+
+def run_members(config, dataset, run: Path) -> dict:
+    """Train a run with several refitted models (`--refits N`) as `train` would, then score its members on test in one
+    pass (each (sample, subset) once per member) and every mean of them that the study reads: each alone, the pair
+    (refit 1 + first run, the default), the pair plus 1 .. N - 1 more refits, and the refits alone. `train`'s own
+    test table is the mean of all members ("all" here); the baseline is that of the run with the same seed."""
+    import numpy as np
+
+    from limssr_core.evaluation.evaluate import evaluate_predictor
+    from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.model.runner import run_batches
+    from limssr_core.training.refit import train_with_refit
+
+    _, result, _ = train_with_refit(config, dataset, run, device="cpu", resume=run.exists(), progress=False)
+    model = load_checkpoint(run)
+    names, test = model.config.modality_names, dataset.split("test")
+    cache: dict[tuple, np.ndarray] = {}  # (sample id, mask) -> every member's normalised prediction [K]
+
+    def predict_all(samples, masks):
+        ys = np.concatenate([out.member_y.float().numpy() for _, out in run_batches(model, samples, masks)])
+        cache.update({(s.sample_id, m): y for s, m, y in zip(samples, masks, ys)})
+        return ys.mean(1)
+
+    everyone, _ = evaluate_predictor(predict_all, test, names, model.config, progress=False)
+    count = len(model.members)
+    chosen = {MEMBER_NAMES[k]: (k,) for k in range(count)} | {"pair": (0, 1)}
+    chosen |= {f"pair + {k - 2} refit{'s' if k > 3 else ''}": tuple(range(k)) for k in range(3, count + 1)}
+    chosen["refits only"] = (0,) + tuple(range(2, count))
+    members = {}
+    for label, picked in chosen.items():
+        members[label], _ = evaluate_predictor(
+            lambda samples, masks, picked=picked: np.array([cache[(s.sample_id, m)][list(picked)].mean()
+                                                            for s, m in zip(samples, masks)]),
+            test, names, model.config, progress=False)
+    return {"model": everyone, "baseline": None, "best_epoch": result.best_epoch, "keep": result.keep,
+            "train_seconds": round(sum(row["seconds"] for row in result.history), 1), "members": members}
 
 
 def figures(summary: dict) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from limssr_core.model.hub import (
     CONFIG_NAME,
     LEGACY_CARD_NAME,
     MEMBERS_DIR,
+    REFITS_DIR,
     SELECTION_DIR,
     base_model_of,
     is_checkpoint,
@@ -130,13 +131,17 @@ def save_checkpoint(model, folder: str | Path, model_card: str | None = None, ha
 def member_folders(folder: str | Path, config: LimssrConfig) -> list[Path]:
     """An ensemble's member checkpoints; [] for a single model. A K-fold ensemble: `members/fold-k` (a member's own
     folder has weights of its own, and its config says how many folds it was one of: a single model). A refitted run
-    with training.refit_keep = both: the folder itself (the refitted model) and `selection/` (the first run)."""
+    (one with `selection/`): the folder itself (the refitted model), `selection/` (the first run) under
+    training.refit_keep = both, and `refits/refit-2` .. `refit-N` when it trained N = training.refits models."""
     folder = Path(folder)
-    if config.training.folds >= 2 and not (folder / WEIGHTS_NAME).is_file():
-        return [folder / MEMBERS_DIR / f"fold-{k + 1}" for k in range(config.training.folds)]
-    if config.training.refit_keep == "both" and (folder / SELECTION_DIR / CONFIG_NAME).is_file():
-        return [folder, folder / SELECTION_DIR]
-    return []
+    training = config.training
+    if training.folds >= 2 and not (folder / WEIGHTS_NAME).is_file():
+        return [folder / MEMBERS_DIR / f"fold-{k + 1}" for k in range(training.folds)]
+    if not (folder / SELECTION_DIR / CONFIG_NAME).is_file():  # not refitted (a refit's own members have no selection/)
+        return []
+    first = [folder / SELECTION_DIR] if training.refit_keep == "both" else []
+    members = [folder] + first + [folder / REFITS_DIR / f"refit-{k}" for k in range(2, training.refits + 1)]
+    return members if len(members) > 1 else []
 
 
 def checkpoint_fingerprint(folder: str | Path) -> str:

@@ -27,8 +27,10 @@ CHECKPOINT_FILES = (CONFIG_NAME, "limssr_weights.safetensors", "adapter/adapter_
                     "baseline.safetensors")
 MEMBERS_DIR = "members"  # an ensemble's members, one checkpoint folder each (model/ensemble.py)
 SELECTION_DIR = "selection"  # a refitted run's first run (training/refit.py): its second member under refit_keep both
+REFITS_DIR = "refits"  # a refitted run's further refitted models, refit-2 .. refit-N (training.refits)
 CHECKPOINT_PATTERNS = (CHECKPOINT_FILES + tuple(f"{MEMBERS_DIR}/*/{name}" for name in CHECKPOINT_FILES)
-                       + tuple(f"{SELECTION_DIR}/{name}" for name in CHECKPOINT_FILES))
+                       + tuple(f"{SELECTION_DIR}/{name}" for name in CHECKPOINT_FILES)
+                       + tuple(f"{REFITS_DIR}/*/{name}" for name in CHECKPOINT_FILES))
 DEFAULT_MAX_BYTES = 200 * 2**20  # a LIMSSR checkpoint is megabytes (adapter + heads), not the LLM
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LIBRARY_NAME = "limssr-studio"

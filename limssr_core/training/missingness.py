@@ -74,13 +74,15 @@ class MaskPolicy:
     """Gives the per-sample masks for each training batch under a missingness mode."""
 
     def __init__(self, mode: MissingnessMode, samples: list[Sample], modalities: list[str], seed: int,
-                 modality_dropout: float = 0.0):
+                 modality_dropout: float = 0.0, draw_seed: int | None = None):
+        """`seed` keys the fixed masks; `draw_seed` (default: `seed`) the per-step draws (per-batch, modality
+        dropout), which a refit's further models take from their own seed (training/trainer.draw_seed)."""
         if not 0.0 <= modality_dropout < 1.0:
             raise LimssrError(f"--modality-dropout needs 0 <= RATE < 1, got {modality_dropout}")
         self.mode = mode
         self.modality_dropout = modality_dropout
         self.modalities = modalities
-        self.rng = np.random.default_rng(seed + 1)
+        self.rng = np.random.default_rng((seed if draw_seed is None else draw_seed) + 1)
         self.patterns = fixed_patterns(samples, modalities, mode.rate, seed) if mode.kind == "fixed" else {}
 
     def masks(self, batch: list[Sample]) -> list[tuple[bool, ...]]:

@@ -12,6 +12,10 @@ kept model never trains on them, while the built-in baseline, which needs no val
 2. a second run from the same seed on the training and validation samples together, in `<out>/`, with the same
    learning-rate schedule (built for `--epochs`), stopped after epoch E; its weights are the checkpoint.
 
+With `--refits N` (N > 1) step 2 trains N models, the first in `<out>/`, the others in `<out>/refits/refit-k/`, each
+from its own initial weights, batch order and draws (`trainer.draw_seed`) on the same samples and masks; the
+checkpoint scores with the mean of all of them (and of the first run under `--refit-keep both`).
+
 Nothing is left to validate the second run on, so its card shows the first run's validation figures, and its
 intervals are calibrated on the first run's validation errors: an approximation (the refitted model trained on
 those samples, and on more data its errors are expected to be no larger, not guaranteed to be). The built-in
@@ -25,7 +29,7 @@ from pathlib import Path
 from limssr_core.config import LimssrConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
-from limssr_core.model.hub import SELECTION_DIR  # the first run's folder inside a refitted run folder
+from limssr_core.model.hub import REFITS_DIR, SELECTION_DIR  # the other runs' folders inside a refitted run folder
 from limssr_core.training.trainer import RefitPlan, Trainer, TrainResult
 
 
@@ -37,10 +41,21 @@ def refit_applies(training: TrainingConfig, dataset: FeatureDataset) -> bool:
     return training.refit == "on"
 
 
+def refit_members_text(training: TrainingConfig) -> str:
+    """What a refitted checkpoint scores with, in words, after the card's "Kept" line (empty: the refitted model)."""
+    parts = [f"{training.refits - 1} more refitted model{'s' if training.refits > 2 else ''} ({REFITS_DIR}/, "
+             "other initial weights and batch order)"] if training.refits > 1 else []
+    if training.refit_keep == "both":
+        parts.append(f"the first run's model ({SELECTION_DIR}/)")
+    return f"; scores are the mean of it and {' and '.join(parts)}" if parts else ""
+
+
 def train_with_refit(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *,
                      backbone: Backbone | None = None, device: str = "auto", resume: bool = False,
                      progress: bool = True) -> tuple[Trainer, TrainResult, Trainer]:
-    """Both runs: (the refit trainer, its result, the selection trainer). The checkpoint at `out` is the refit's."""
+    """Both runs: (the refit trainer, its result, the selection trainer). The checkpoint at `out` is the refit's;
+    further refitted models (training.refits) train after it, in `refits/`; the result's history holds every run's
+    epochs."""
     pristine = backbone or load_backbone(config.backbone)
     first = Trainer(config, dataset, Path(out) / SELECTION_DIR, backbone=shared_copy(pristine), progress=progress,
                     device=device)
@@ -50,5 +65,11 @@ def train_with_refit(config: LimssrConfig, dataset: FeatureDataset, out: str | P
     second = Trainer(config, dataset, out, backbone=shared_copy(pristine), progress=progress, device=device,
                      refit=plan)
     result = second.fit(resume=resume)
-    result.history = chosen.history + result.history  # the card's and the caller's time: both runs
+    history = chosen.history + result.history  # the card's and the caller's time: every run
+    for member in range(2, config.training.refits + 1):
+        folder = Path(out) / REFITS_DIR / f"refit-{member}"
+        other = Trainer(config, dataset, folder, backbone=shared_copy(pristine), progress=progress, device=device,
+                        refit=RefitPlan(plan.epochs, plan.summary, plan.selection, member=member))
+        history += other.fit(resume=resume).history
+    result.history = history
     return second, result, first

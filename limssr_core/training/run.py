@@ -25,7 +25,7 @@ from limssr_core.model.hub import MEMBERS_DIR, SELECTION_DIR, write_card
 from limssr_core.training.model_card import render_model_card
 from limssr_core.training.folds import train_ensemble
 from limssr_core.training.presets import get_preset
-from limssr_core.training.refit import refit_applies, train_with_refit
+from limssr_core.training.refit import refit_applies, refit_members_text, train_with_refit
 from limssr_core.training.trainer import STATE_FILE, Trainer, TrainResult
 
 DEFAULT_LENGTH = 32  # T for every modality block when neither --length nor a preset sets it
@@ -124,8 +124,7 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
     if refit:  # `first` chose the epoch; `trainer` refitted on train + val (training/refit.py)
         trainer, result, first = train_with_refit(config, dataset, out, backbone=backbone, device=device,
                                                   resume=resume, progress=progress)
-        if config.training.refit_keep == "both":  # the checkpoint loads as the pair (model/checkpoint.member_folders)
-            result.kept += f"; scores are the mean of it and the first run's model ({SELECTION_DIR}/)"
+        result.kept += refit_members_text(config.training)
     else:
         trainer = first = Trainer(config, dataset, out, backbone=backbone, progress=progress, device=device)
         result = trainer.fit(resume=resume)
@@ -155,7 +154,7 @@ def train(config: LimssrConfig, dataset: FeatureDataset, out: str | Path, *, bac
         # (--refit: the first run's weights; the refitted ones trained on the validation split)
         if first is trainer:
             judged = model
-        elif isinstance(model, LimssrEnsemble):  # the pair (refit_keep both): its second member is the first run
+        elif isinstance(model, LimssrEnsemble) and config.training.refit_keep == "both":  # second member: first run
             judged = model.members[1]
         else:
             judged = load_checkpoint(Path(out) / SELECTION_DIR, backbone=shared_copy(evaluation),

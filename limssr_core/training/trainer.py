@@ -70,6 +70,14 @@ class RefitPlan:
     epochs: int  # the chosen epoch, 1-based: the refit stops after it
     summary: dict  # the first run's validation table at that epoch (the card shows it: nothing is left to validate on)
     selection: float  # its selection figure
+    member: int = 1  # which of training.refits refitted models: 2.. draw their own weights, order and crops
+
+
+def draw_seed(seed: int, member: int) -> int:
+    """The seed of a refitted model's initial weights, batch order, crops and per-step draws: the run's own for the
+    first, far from any other run's seed for the others (`EpochOrder` takes seed * 1000 + epoch). The training masks
+    and the carved validation split always come from the run's seed, so every member sees the same data."""
+    return seed + 7919 * (member - 1)
 
 
 def resumable_state(model: LimssrModel) -> dict:
@@ -94,7 +102,9 @@ class Trainer:
         self.keep = "refit" if refit is not None else resolve_keep(training.keep_weights, len(self.splits.select))
         self.state_path = self.run_dir / (REFIT_STATE_FILE if refit is not None else STATE_FILE)
         names = config.modality_names
-        self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout)
+        draws = draw_seed(training.seed, refit.member if refit is not None else 1)
+        self.policy = MaskPolicy(self.mode, self.splits.train, names, training.seed, training.modality_dropout,
+                                 draw_seed=draws)
         if self.mode.kind == "fixed":
             log.info("training-time missingness %s: %.1f%% of the training split's (sample, modality) pairs are "
                      "withheld", training.train_missing, 100 * self.policy.effective_missing_rate(self.splits.train))
@@ -109,7 +119,7 @@ class Trainer:
         self.accelerator = make_accelerator(device.startswith("cuda"),
                                             resolve_precision(training.mixed_precision, device),
                                             log_with=self.tracker, project_dir=self.run_dir)
-        torch.manual_seed(training.seed)
+        torch.manual_seed(draws)
         backbone = backbone or load_backbone(config.backbone)
         self.bf16 = self.accelerator.mixed_precision == "bf16"  # autocast's dtype in training steps and validation
         if self.bf16:
@@ -122,7 +132,7 @@ class Trainer:
         if config.standardise_features:
             self.set_feature_statistics()
         loader = torch.utils.data.DataLoader(list(range(len(self.splits.train))), batch_size=training.batch_size,
-                                             sampler=EpochOrder(len(self.splits.train), training.seed),
+                                             sampler=EpochOrder(len(self.splits.train), draws),
                                              collate_fn=list)  # batches of training-split indices
         self.processes = self.accelerator.num_processes
         self.steps_per_epoch = math.ceil(len(self.splits.train) / (training.batch_size * self.processes))
@@ -141,7 +151,7 @@ class Trainer:
             log.info("training in %d processes: %d samples per step (%d per process), %d steps per epoch",
                      self.processes, training.batch_size * self.processes, training.batch_size,
                      self.steps_per_epoch)
-        self.crop_rng = np.random.default_rng(training.seed + 2)
+        self.crop_rng = np.random.default_rng(draws + 2)
         self.epoch, self.best_selection, self.best_epoch, self.best_summary = 0, -math.inf, -1, {}
         self.history: list[dict] = []
         self.average = WeightAverage()  # keep_weights=average: the running mean of the late epochs' weights

@@ -17,7 +17,7 @@ from limssr_core.errors import LimssrError
 from limssr_core.model import checkpoint as checkpoint_module
 from limssr_core.model.checkpoint import checkpoint_fingerprint, load_checkpoint
 from limssr_core.model.ensemble import LimssrEnsemble
-from limssr_core.model.hub import SELECTION_DIR, is_checkpoint_file
+from limssr_core.model.hub import REFITS_DIR, SELECTION_DIR, is_checkpoint_file
 from limssr_core.model.limssr import LimssrModel
 from limssr_core.model.runner import normalised_predictions
 from limssr_core.training.refit import refit_applies
@@ -260,3 +260,41 @@ def test_upgrading_a_refitted_pair_visits_each_folder_once(refit_run, tmp_path):
     assert sorted(c for c in changed if "dataset path" in c) == [
         "limssr_config.json: dataset path removed", f"{SELECTION_DIR}: limssr_config.json: dataset path removed"]
     assert isinstance(load_checkpoint(copy), LimssrEnsemble)
+
+
+def test_refits_trains_more_refitted_models_on_the_same_masks_and_scores_with_all(module_synth_dataset, tmp_path):
+    with pytest.raises(LimssrError, match="--refits must be 1 or more"):
+        TrainingConfig(refits=0)
+    with pytest.raises(LimssrError, match="needs --refit auto or on"):
+        TrainingConfig(refits=2, refit="off")
+    dataset = load_dataset(module_synth_dataset.parent / "data", progress=False)
+    config = build_config(dataset, model={"backbone": "tiny-random"}, length=8,
+                          training={"epochs": 2, "batch_size": 8, "warmup_epochs": 1, "refit": "on", "refits": 3,
+                                    "train_missing": "fixed:0.3"})
+    run = tmp_path / "run"
+    result = train(config, dataset, run, device="cpu", progress=False)
+    members = [run, run / SELECTION_DIR, run / REFITS_DIR / "refit-2", run / REFITS_DIR / "refit-3"]
+    assert checkpoint_module.member_folders(run, config) == members
+    epochs = [len(_rows(folder / "metrics.csv")) for folder in members]
+    assert epochs == [result.best_epoch, 2, result.best_epoch, result.best_epoch]
+    assert len(result.history) == 2 + 3 * result.best_epoch  # what the run cost: every run's epochs
+    ensemble = load_checkpoint(run)
+    assert isinstance(ensemble, LimssrEnsemble) and len(ensemble.members) == 4
+    weights = [load_file(folder / "limssr_weights.safetensors") for folder in (run, *members[2:])]
+    for other in weights[1:]:  # other initial weights and batch order: other models
+        assert any(not torch.equal(weights[0][k], other[k]) for k in weights[0])
+    assert "2 more refitted models (refits/" in result.kept and "the first run's model" in result.kept
+    # the same data: every refitted model trains under the run's masks on the same samples
+    trainers = [Trainer(config, dataset, tmp_path / f"t{k}", progress=False, device="cpu",
+                        refit=RefitPlan(1, {}, 0.0, member=k)) for k in (1, 2)]
+    assert trainers[0].policy.patterns == trainers[1].policy.patterns
+    assert [s.sample_id for s in trainers[0].splits.train] == [s.sample_id for s in trainers[1].splits.train]
+    assert trainer_module.draw_seed(0, 1) == 0 and trainer_module.draw_seed(0, 2) != trainer_module.draw_seed(1, 1)
+    # the Hub download takes the further models' checkpoint files
+    assert is_checkpoint_file(f"{REFITS_DIR}/refit-2/limssr_weights.safetensors")
+    assert not is_checkpoint_file(f"{REFITS_DIR}/refit-2/state/refit_state.pt")
+    # refit_keep refit: the refitted models alone
+    raw = json.loads((run / "limssr_config.json").read_text())
+    raw["training"]["refit_keep"] = "refit"
+    (run / "limssr_config.json").write_text(json.dumps(raw))
+    assert len(load_checkpoint(run).members) == 3
