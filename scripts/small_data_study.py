@@ -230,9 +230,6 @@ def run_identity(config, dataset, run: Path) -> dict:
     return row
 
 
-MEMBER_NAMES = ("refit 1", "first run", "refit 2", "refit 3", "refit 4")  # a refitted run's members, in load order
-
-
 def run_members(config, dataset, run: Path) -> dict:
     """Train a run with several refitted models (`--refits N`) as `train` would, then score its members on test in one
     pass (each (sample, subset) once per member) and every mean of them that the study reads: each alone, the pair
@@ -257,7 +254,8 @@ def run_members(config, dataset, run: Path) -> dict:
 
     everyone, _ = evaluate_predictor(predict_all, test, names, model.config, progress=False)
     count = len(model.members)
-    chosen = {MEMBER_NAMES[k]: (k,) for k in range(count)} | {"pair": (0, 1)}
+    names_in_load_order = ["refit 1", "first run"] + [f"refit {k}" for k in range(2, count)]
+    chosen = {name: (k,) for k, name in enumerate(names_in_load_order)} | {"pair": (0, 1)}
     chosen |= {f"pair + {k - 2} refit{'s' if k > 3 else ''}": tuple(range(k)) for k in range(3, count + 1)}
     chosen["refits only"] = (0,) + tuple(range(2, count))
     members = {}

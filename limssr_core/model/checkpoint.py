@@ -37,11 +37,11 @@ from limssr_core.model.hub import (
     CONFIG_NAME,
     LEGACY_CARD_NAME,
     MEMBERS_DIR,
-    REFITS_DIR,
     SELECTION_DIR,
     base_model_of,
     is_checkpoint,
     read_card,
+    refit_folder,
     resolve_checkpoint_folder,
     write_card,
 )
@@ -140,7 +140,7 @@ def member_folders(folder: str | Path, config: LimssrConfig) -> list[Path]:
     if not (folder / SELECTION_DIR / CONFIG_NAME).is_file():  # not refitted (a refit's own members have no selection/)
         return []
     first = [folder / SELECTION_DIR] if training.refit_keep == "both" else []
-    members = [folder] + first + [folder / REFITS_DIR / f"refit-{k}" for k in range(2, training.refits + 1)]
+    members = [folder] + first + [refit_folder(folder, k) for k in range(2, training.refits + 1)]
     return members if len(members) > 1 else []
 
 

@@ -47,6 +47,11 @@ def split_ref(ref: str) -> tuple[str, str | None]:
     return repo_id, revision or None
 
 
+def refit_folder(folder: str | Path, member: int) -> Path:
+    """Where a refitted run keeps its refitted model number `member` (1: the run folder itself; training.refits)."""
+    return Path(folder) if member == 1 else Path(folder) / REFITS_DIR / f"refit-{member}"
+
+
 def is_checkpoint_file(name: str) -> bool:
     """Whether a path inside a checkpoint folder ("adapter/adapter_config.json") is one of its files."""
     return any(fnmatch.fnmatch(name, pattern) for pattern in CHECKPOINT_PATTERNS)

@@ -29,7 +29,7 @@ from pathlib import Path
 from limssr_core.config import LimssrConfig, TrainingConfig
 from limssr_core.data.dataset import FeatureDataset
 from limssr_core.model.backbone import Backbone, load_backbone, shared_copy
-from limssr_core.model.hub import REFITS_DIR, SELECTION_DIR  # the other runs' folders inside a refitted run folder
+from limssr_core.model.hub import REFITS_DIR, SELECTION_DIR, refit_folder  # the other runs' folders
 from limssr_core.training.trainer import RefitPlan, Trainer, TrainResult
 
 
@@ -67,9 +67,8 @@ def train_with_refit(config: LimssrConfig, dataset: FeatureDataset, out: str | P
     result = second.fit(resume=resume)
     history = chosen.history + result.history  # the card's and the caller's time: every run
     for member in range(2, config.training.refits + 1):
-        folder = Path(out) / REFITS_DIR / f"refit-{member}"
-        other = Trainer(config, dataset, folder, backbone=shared_copy(pristine), progress=progress, device=device,
-                        refit=RefitPlan(plan.epochs, plan.summary, plan.selection, member=member))
+        other = Trainer(config, dataset, refit_folder(out, member), backbone=shared_copy(pristine), progress=progress,
+                        device=device, refit=RefitPlan(plan.epochs, plan.summary, plan.selection, member=member))
         history += other.fit(resume=resume).history
     result.history = history
     return second, result, first
