@@ -89,6 +89,9 @@ RECIPES: dict[str, tuple[dict, dict]] = {
     "lr-4e-4": ({}, {"lr": 4e-4}),
     "lr-4e-4-seed-1": ({}, {"lr": 4e-4, "seed": 1}),
     "lr-8e-4": ({}, {"lr": 8e-4}),  # the trend on seed 0 beyond 4e-4
+    # a third seed for 4e-4, beside the default on the same seed (masks, split and baseline change with it)
+    "default-seed-2": ({}, {"seed": 2}),
+    "lr-4e-4-seed-2": ({}, {"lr": 4e-4, "seed": 2}),
     # our cosine-hinge regulariser in place of the published triplet: it does not pull a token index's states of
     # different routines together
     "cosine-hinge": ({"fusion_reg": "cosine-hinge"}, {}),
