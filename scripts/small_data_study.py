@@ -311,6 +311,27 @@ def report(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def subset_table(results: dict, keys: list[str]) -> str:
+    """Spearman per modality subset of the given runs, each followed by its baseline unless an earlier column already
+    shows the same one (same masks): the per-subset tables of the bench notes. A key is a results.json key, or
+    KEY:MEMBER for one member of a run that recorded them (`members`, e.g. `60/refits-3:pair`)."""
+    columns: list[tuple[str, dict]] = []
+    for key in keys:
+        run_key, _, member = key.partition(":")
+        row = results[run_key]
+        columns.append((key, row["members"][member] if member else row["model"]))
+        base = row["baseline"] or results.get(f"{run_key.split('/')[0]}/default", {}).get("baseline")
+        if base and all(base != shown for _, shown in columns):
+            columns.append((f"baseline of {run_key}", base))
+    lines = ["| subset | " + " | ".join(name for name, _ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for i, subset in enumerate(columns[0][1]["subsets"]):
+        cells = [f"{summary['subsets'][i]['spearman']:.3f}" for _, summary in columns]
+        lines.append(f"| {' + '.join(subset['modalities'])} | " + " | ".join(cells) + " |")
+    cells = ["**{:.3f} / {:.3f}**".format(*figures(summary)) for _, summary in columns]
+    lines.append("| **full / avg-incomplete** | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="build/small_data")
@@ -318,11 +339,16 @@ def main() -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--report", help="also write the results table (markdown) to this file")
+    parser.add_argument("--subsets", help="print the per-subset table of these results.json keys (KEY or "
+                        "KEY:MEMBER, comma-separated) and stop")
     parser.add_argument("--precision", default="auto",
                         help="training autocast: auto (bf16 on AMX / AVX512-BF16 CPUs, else fp32) | bf16 | no")
     args = parser.parse_args()
     work = Path(args.work)
     routines, features = work / "routines", work / "features"
+    if args.subsets:
+        print(subset_table(json.loads((work / "results.json").read_text()), args.subsets.split(",")), end="")
+        return 0
     if args.only in (None, "data"):
         from limssr_core.features import extract_dataset
 
