@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/small_data_study.py --work build/small_data            # data, then every run
     .venv/bin/python scripts/small_data_study.py --work build/small_data --only data  # render + extract only
+    .venv/bin/python scripts/small_data_study.py --work build/small_data --subsets 60/default,200/default  # per subset
 
 The routines are those of the demo build (`scripts/build_demo_checkpoint.py`: 1200 synthetic routines, seed 0), of
 which only the needed ones are rendered: its 180 test routines and the first 200 of its training routines (by
