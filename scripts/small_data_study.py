@@ -296,6 +296,11 @@ def kept(row: dict) -> str:
     return f"epoch {row['best_epoch']}"
 
 
+def baseline_of(results: dict, key: str) -> dict | None:
+    """A run's baseline; runs that recorded none (the same masks as the size's default) show the default's."""
+    return results[key]["baseline"] or results.get(f"{key.split('/')[0]}/default", {}).get("baseline")
+
+
 def report(results: dict) -> str:
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     lines = [f"Machine: {hardware}. Test: the demo build's 180 test routines; rho = Spearman.", "",
@@ -305,7 +310,7 @@ def report(results: dict) -> str:
     for key, row in sorted(results.items(), key=lambda kv: (int(kv[0].split("/")[0]), kv[0])):
         n, recipe = key.split("/")
         full, average = figures(row["model"])
-        base = row["baseline"] or results.get(f"{n}/default", {}).get("baseline")  # same masks: same baseline
+        base = baseline_of(results, key)
         base_full, base_average = figures(base) if base else (float("nan"), float("nan"))
         lines.append(f"| {n} | {recipe} | {full:.3f} | {average:.3f} | {base_full:.3f} | {base_average:.3f} | "
                      f"{kept(row)} | {row['train_seconds'] / 60:.1f} |")
@@ -321,7 +326,7 @@ def subset_table(results: dict, keys: list[str]) -> str:
         run_key, _, member = key.partition(":")
         row = results[run_key]
         columns.append((key, row["members"][member] if member else row["model"]))
-        base = row["baseline"] or results.get(f"{run_key.split('/')[0]}/default", {}).get("baseline")
+        base = baseline_of(results, run_key)
         if base and all(base != shown for _, shown in columns):
             columns.append((f"baseline of {run_key}", base))
     lines = ["| subset | " + " | ".join(name for name, _ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
