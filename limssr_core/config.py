@@ -127,6 +127,7 @@ class LimssrConfig:
     num_fusion_tokens: int = 4  # K learned fusion tokens that gather the joint representation
     projector_dropout: float = 0.1  # dropout in the modality projectors
     standardise_features: bool = False  # projectors standardise features with training-split statistics (off: it did not help at N=60, bench/results/small_data_2026-12-02.md)
+    feature_components: int = 0  # k > 0: wider features enter the projectors as k training-split principal components
     head_dropout: float = 0.1  # dropout in the MDA heads
     mda_heads: int = 4  # attention heads of the cross-modal recovery path
     modality_gate: str = "paper"  # path-2 gate: paper (MLP on pooled vectors, pre-attention) | linear-post-attention
@@ -166,6 +167,9 @@ class LimssrConfig:
             self.fusion_reg = "cosine-hinge"
         if self.fusion_reg not in ("triplet", "cosine-hinge"):
             raise LimssrError(f"fusion_reg must be 'triplet' or 'cosine-hinge', got {self.fusion_reg!r}")
+        if self.feature_components < 0:
+            raise LimssrError(f"feature_components must be 0 (off) or a number of components, got "
+                              f"{self.feature_components}")
         self.score_range = (float(lo), float(hi))
         self.prompt_parts = tuple(self.prompt_parts)
 

@@ -117,7 +117,8 @@ class LimssrModel(nn.Module, ModelHubMixin, library_name=LIBRARY_NAME, tags=TAGS
         self.special_embeddings = nn.Embedding(len(self.vocab), hidden)
         nn.init.normal_(self.special_embeddings.weight, std=base_std)
         self.projectors = nn.ModuleDict(
-            {m.name: ModalityProjector(m.dim, hidden, config.projector_dropout, config.standardise_features)
+            {m.name: ModalityProjector(m.dim, hidden, config.projector_dropout, config.standardise_features,
+                                       config.feature_components)
              for m in config.modalities}
         )
         self.fusion_pool = FusionPooling(hidden, config.num_fusion_tokens)

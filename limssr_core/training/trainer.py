@@ -28,7 +28,7 @@ from limssr_core.errors import DataError, LimssrError
 from limssr_core.evaluation.evaluate import evaluate_predictor, selection_score
 from limssr_core.evaluation.metrics import rho_text
 from limssr_core.model.limssr import LimssrModel
-from limssr_core.model.projector import segment_statistics
+from limssr_core.model.projector import principal_components, segment_statistics
 from limssr_core.model.runner import normalised_predictions
 from limssr_core.runtime import apply_cpu_threads, resolve_device, resolve_precision, resolve_train_attention
 from limssr_core.training.averaging import WeightAverage, first_averaged_epoch, resolve_keep
@@ -131,6 +131,8 @@ class Trainer:
         self.config = config = self.model.config  # bound to the backbone (identity, LoRA targets)
         if config.standardise_features:
             self.set_feature_statistics()
+        if config.feature_components:
+            self.set_feature_components()
         loader = torch.utils.data.DataLoader(list(range(len(self.splits.train))), batch_size=training.batch_size,
                                              sampler=EpochOrder(len(self.splits.train), draws),
                                              collate_fn=list)  # batches of training-split indices
@@ -162,6 +164,17 @@ class Trainer:
             arrays = [s.features[modality.name] for s in self.splits.train if self.policy.observed(s)[j]]
             mean, scale = segment_statistics(arrays, modality.dim)
             self.model.projectors[modality.name].set_feature_statistics(mean, scale)
+
+    def set_feature_components(self) -> None:
+        """Each wide projector's principal components of the training split, as training sees it (after
+        standardisation where that is on; model/projector.py)."""
+        for j, modality in enumerate(self.config.modalities):
+            projector = self.model.projectors[modality.name]
+            if not projector.components:
+                continue
+            arrays = [projector.standardised(s.features[modality.name]) for s in self.splits.train
+                      if self.policy.observed(s)[j]]
+            projector.set_feature_components(*principal_components(arrays, projector.components))
 
     @property
     def unwrapped(self) -> LimssrModel:

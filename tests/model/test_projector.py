@@ -1,8 +1,10 @@
-"""BatchNorm under per-sample masks: too few observing samples -> running statistics, not their own."""
+"""BatchNorm under per-sample masks: too few observing samples -> running statistics, not their own; feature
+standardisation and principal components with training-split statistics."""
 
+import pytest
 import torch
 
-from limssr_core.model.projector import MIN_OBSERVERS, ModalityProjector
+from limssr_core.model.projector import MIN_OBSERVERS, ModalityProjector, principal_components
 
 
 def test_a_lone_observer_keeps_its_mean_and_leaves_the_running_statistics_alone():
@@ -63,3 +65,38 @@ def test_a_standardising_projector_sees_standardised_features():
     torch.testing.assert_close(projector(raw), expected)
     assert {"feature_mean", "feature_scale"} <= set(projector.state_dict())  # saved with the weights
     assert "feature_mean" not in plain.state_dict()  # format-1/2 checkpoints keep their exact weights
+
+
+def test_principal_components_are_sklearns_and_capped_by_the_segments():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=(n, 6)) * np.array([5.0, 3.0, 1.0, 0.5, 0.1, 0.01]) + 2.0 for n in (4, 9)]
+    mean, basis = principal_components(arrays, 3)
+    stacked = np.concatenate(arrays)
+    np.testing.assert_allclose(mean, stacked.mean(axis=0), rtol=1e-5)
+    assert basis.shape == (3, 6)
+    np.testing.assert_allclose(basis @ basis.T, np.eye(3), atol=1e-5)  # orthonormal rows
+    assert np.argmax(np.abs(basis[0])) == 0  # the widest direction first
+    _, few = principal_components([arrays[0][:2]], 5)
+    assert few.shape == (2, 6)  # two segments span at most two directions
+
+
+def test_a_projector_with_components_sees_the_projected_coordinates():
+    import numpy as np
+
+    torch.manual_seed(0)
+    projector = ModalityProjector(5, 8, dropout=0.0, components=2).eval()
+    assert projector.net[0].in_features == 2
+    plain = ModalityProjector(2, 8, dropout=0.0).eval()
+    plain.load_state_dict({k: v for k, v in projector.state_dict().items() if not k.startswith("component_")})
+    mean = np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype=np.float32)
+    basis = np.array([[1.0, 0, 0, 0, 0]], dtype=np.float32)  # one direction found: the second row stays zero
+    projector.set_feature_components(mean, basis)
+    raw = torch.tensor([[3.0, 9.0, 9.0, 9.0, 9.0], [0.0, 9.0, 9.0, 9.0, 9.0]])
+    torch.testing.assert_close(projector(raw), plain(torch.tensor([[2.0, 0.0], [-1.0, 0.0]])))
+    assert {"component_mean", "component_basis"} <= set(projector.state_dict())  # saved with the weights
+    narrow = ModalityProjector(2, 8, dropout=0.0, components=2)  # no wider than k: its features enter whole
+    assert narrow.components == 0 and "component_basis" not in narrow.state_dict()
+    with pytest.raises(ValueError, match="without principal components"):
+        narrow.set_feature_components(mean[:2], basis[:, :2])

@@ -286,3 +286,29 @@ def test_selection_validates_and_chooses_only_epochs_after_the_warmup(synth_data
     assert saved == [3, 4]
     assert [row["best"] for row in result.history] == [0, 0, 1, 1, 0, 0, 0, 0]
     assert [math.isnan(row["selection"]) for row in result.history] == [True, True] + [False] * 6
+
+
+def test_wide_projectors_take_principal_components_of_what_training_observes(synth_dataset, tmp_path,
+                                                                              make_backbone):
+    import numpy as np
+
+    from limssr_core.model.checkpoint import load_checkpoint
+    from limssr_core.model.projector import principal_components
+
+    dataset = load_dataset(synth_dataset, progress=False)
+    config = build_config(dataset, model={"backbone": "tiny-random", "feature_components": 6}, length=8,
+                          training={"epochs": 1, "batch_size": 8, "warmup_epochs": 0, "train_missing": "fixed:0.5"})
+    trainer = Trainer(config, dataset, tmp_path / "run", backbone=make_backbone(), progress=False, device="cpu")
+    widths = {m.name: trainer.unwrapped.projectors[m.name].components for m in trainer.config.modalities}
+    assert widths == {"video": 6, "audio": 6, "text": 0}  # dims 12, 8, 4: only the wider ones are reduced
+    for j, modality in enumerate(trainer.config.modalities[:2]):
+        observed = [s.features[modality.name] for s in trainer.splits.train if trainer.policy.observed(s)[j]]
+        mean, basis = principal_components(observed, 6)
+        projector = trainer.unwrapped.projectors[modality.name]
+        np.testing.assert_allclose(projector.component_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.abs(projector.component_basis.numpy()), np.abs(basis), atol=1e-5)
+    trainer.fit()
+    saved = load_checkpoint(tmp_path / "run", backbone=make_backbone())
+    assert saved.config.feature_components == 6
+    np.testing.assert_array_equal(saved.projectors["video"].component_basis.numpy(),
+                                  trainer.unwrapped.projectors["video"].component_basis.numpy())
