@@ -80,7 +80,7 @@ class ModalityProjector(nn.Module):
         """Segments [N, d] as the components see them: standardised where this projector standardises."""
         if not self.standardise:
             return segments
-        return (segments - self.feature_mean.numpy()) / self.feature_scale.numpy()
+        return (segments - self.feature_mean.cpu().numpy()) / self.feature_scale.cpu().numpy()
 
     def set_feature_components(self, mean: np.ndarray, basis: np.ndarray) -> None:
         """The training split's segment mean [d] and its k principal directions [k, d] (rows; fewer rows than k
