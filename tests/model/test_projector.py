@@ -100,3 +100,14 @@ def test_a_projector_with_components_sees_the_projected_coordinates():
     assert narrow.components == 0 and "component_basis" not in narrow.state_dict()
     with pytest.raises(ValueError, match="without principal components"):
         narrow.set_feature_components(mean[:2], basis[:, :2])
+
+
+def test_components_are_fitted_on_standardised_segments_where_the_projector_standardises():
+    import numpy as np
+
+    projector = ModalityProjector(3, 8, dropout=0.0, standardise=True, components=2)
+    projector.set_feature_statistics(np.array([10.0, 0.0, -1.0]), np.array([2.0, 1.0, 0.5]))
+    segments = np.array([[12.0, 1.0, 0.0], [8.0, -1.0, -2.0]])
+    np.testing.assert_allclose(projector.standardised(segments), [[1.0, 1.0, 2.0], [-1.0, -1.0, -2.0]])
+    plain = ModalityProjector(3, 8, dropout=0.0, components=2)
+    np.testing.assert_array_equal(plain.standardised(segments), segments)  # no standardisation: as they are
