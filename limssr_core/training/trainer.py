@@ -161,8 +161,7 @@ class Trainer:
     def set_feature_statistics(self) -> None:
         """Each projector's standardisation from the training split, as training sees it (model/projector.py)."""
         for j, modality in enumerate(self.config.modalities):
-            arrays = [s.features[modality.name] for s in self.splits.train if self.policy.observed(s)[j]]
-            mean, scale = segment_statistics(arrays, modality.dim)
+            mean, scale = segment_statistics(self.observed_features(j), modality.dim)
             self.model.projectors[modality.name].set_feature_statistics(mean, scale)
 
     def set_feature_components(self) -> None:
@@ -172,9 +171,13 @@ class Trainer:
             projector = self.model.projectors[modality.name]
             if not projector.components:
                 continue
-            arrays = [projector.standardised(s.features[modality.name]) for s in self.splits.train
-                      if self.policy.observed(s)[j]]
+            arrays = [projector.standardised(features) for features in self.observed_features(j)]
             projector.set_feature_components(*principal_components(arrays, projector.components))
+
+    def observed_features(self, j: int) -> list[np.ndarray]:
+        """Modality j's features [T_i, d] of the training samples that observe it under the training masks."""
+        name = self.config.modalities[j].name
+        return [s.features[name] for s in self.splits.train if self.policy.observed(s)[j]]
 
     @property
     def unwrapped(self) -> LimssrModel:
